@@ -1,0 +1,108 @@
+// Public typings for ipos. `IPOS.new<Fields>()` types the shared fields:
+//   const ipos = IPOS.new<{ users: Map<string, User>; hits: number }>()
+//   ipos.users.get('a')  // User | undefined
+import type { ChildProcess } from 'child_process'
+import type { Worker as ClusterWorker } from 'cluster'
+import type { Worker as ThreadWorker } from 'worker_threads'
+
+declare namespace IPOS {
+  /** Options for `IPOS.new()`. Pass the same `functions` choice in every process. */
+  interface Options {
+    /** ms after which a child's `IPOS.new()` resolves without a parent answering (default 100). */
+    syncTimeout?: number
+    /** Let functions travel (their source is evaluated by the receiver). Default false. */
+    functions?: boolean
+    /** Largest inbound frame accepted, in bytes (default 128 MiB). */
+    maxFrameBytes?: number
+    /** Deepest nesting of a shared value (default 1000). */
+    maxDepth?: number
+  }
+
+  /** Anything `addProcess` can connect: a child process with an 'ipc' channel, a cluster worker, a worker thread. */
+  type Peer = ChildProcess | ClusterWorker | ThreadWorker
+
+  /** A path segment: an object key, an array index or Set position, or a Map key. */
+  type Segment = string | number | unknown
+
+  /** What changed, delivered once per op after it was applied. */
+  interface ChangeEvent<K extends string = string> {
+    key: K
+    path: Segment[]
+    kind:
+      | 'create' | 'remove' | 'reset' | 'set' | 'delete' | 'splice'
+      | 'mapSet' | 'mapDelete' | 'setAdd' | 'setDelete' | 'clear' | 'reorder' | 'call'
+    /** true when this process made the change. */
+    local: boolean
+  }
+
+  /** Errors thrown or emitted by ipos carry a stable `code` (see the README). */
+  interface IposError extends Error {
+    code: ErrorCode
+    /** The key path the error is about, when there is one. */
+    path?: string
+    /** The peer a rejected frame came from (for `'error'` events). */
+    peer?: Peer | NodeJS.Process
+  }
+
+  type ErrorCode =
+    | 'ERR_IPOS_UNSHAREABLE' | 'ERR_IPOS_CIRCULAR' | 'ERR_IPOS_RESERVED_KEY' | 'ERR_IPOS_TOO_DEEP'
+    | 'ERR_IPOS_OUT_OF_RANGE' | 'ERR_IPOS_NO_IPC' | 'ERR_IPOS_UNKNOWN_FIELD' | 'ERR_IPOS_INHERENT_PROPERTY'
+    | 'ERR_IPOS_BAD_KEY' | 'ERR_IPOS_BAD_OPTIONS' | 'ERR_IPOS_BAD_CLASS' | 'ERR_IPOS_CLOSED'
+    | 'ERR_IPOS_PEER_GONE' | 'ERR_IPOS_UNKNOWN_CLASS' | 'ERR_IPOS_CONFLICT' | 'ERR_IPOS_APPLY'
+    | 'ERR_IPOS_BAD_FRAME' | 'ERR_IPOS_VERSION' | 'ERR_IPOS_FRAME_TOO_LARGE' | 'ERR_IPOS_BAD_VALUE'
+    | 'ERR_IPOS_FUNCTIONS_DISABLED' | 'ERR_IPOS_BAD_PATH' | 'ERR_IPOS_UNKNOWN_FIELD'
+    | 'ERR_IPOS_BAD_SEQUENCE' | 'ERR_IPOS_INTERNAL'
+
+  /** The methods every instance has; field names that collide are reachable with `get()`. */
+  interface Methods<F extends Record<string, any>> {
+    /** Connects a peer; resolves once it holds the full state. Throws a TypeError without an IPC channel. */
+    addProcess(peer: Peer): Promise<void>
+    /** true if the peer was connected and is now disconnected. */
+    removeProcess(peer: Peer): boolean
+    /** Creates or overwrites a field in every connected process. */
+    create<K extends keyof F & string>(key: K, value: F[K]): void
+    create(key: string, value: unknown): void
+    /** The live value of a field. */
+    get<K extends keyof F & string>(key: K): F[K]
+    get(key: string): unknown
+    /** Removes a field everywhere; true if it existed. */
+    delete(key: keyof F & string | string): boolean
+    /** Whether a field exists. */
+    has(key: string): boolean
+    /** The field names. */
+    keys(): Array<keyof F & string>
+    on(event: 'change', listener: (ev: ChangeEvent<keyof F & string>) => void): this
+    on(event: 'error', listener: (err: IposError) => void): this
+    once(event: 'change', listener: (ev: ChangeEvent<keyof F & string>) => void): this
+    once(event: 'error', listener: (err: IposError) => void): this
+    off(event: 'change' | 'error', listener: (...args: any[]) => void): this
+    /** Resolves when every connected peer has applied everything sent so far. */
+    flush(): Promise<void>
+    /** Detaches from every channel, so processes can exit on their own. */
+    close(): void
+  }
+
+  /** An instance: the methods plus one property per field. */
+  type Instance<F extends Record<string, any> = Record<string, any>> = Methods<F> & F
+}
+
+interface IPOSStatic {
+  /**
+   * In a process with a parent channel (a child process, a cluster worker, a worker thread) this
+   * returns a Promise resolving once the parent's state is applied (or after `syncTimeout` ms with
+   * no ipos parent): `await` it there. Elsewhere it returns the instance. Typed as the instance,
+   * which `await` passes through, so one line works in both: `const ipos = await IPOS.new<F>()`.
+   */
+  'new'<F extends Record<string, any> = Record<string, any>>(options?: IPOS.Options): IPOS.Instance<F>
+  /** Lets instances of `ctor` be shared; call in every process before `IPOS.new()`. */
+  registerClass<T>(
+    ctor: (new (...args: any[]) => T) & { from?(data: any): T },
+    serialize?: (instance: T) => unknown,
+    deserialize?: (data: any) => T,
+  ): void
+  readonly IPOS: IPOSStatic
+  readonly default: IPOSStatic
+}
+
+declare const IPOS: IPOSStatic
+export = IPOS

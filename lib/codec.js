@@ -1,0 +1,360 @@
+'use strict'
+// The value encoding of docs/PROTOCOL.md: JSON plus `{"~": tag, "v": data}` objects for what JSON
+// lacks. `encode` returns the input itself when it is plain JSON data (no copy on the hot path),
+// and throws a TypeError naming the key path for anything that cannot be shared. `decode` turns a
+// freshly parsed wire value into live JS values, in place.
+
+const { iposError } = require('./errors')
+
+const TAG = '~'
+const RESERVED = new Set(['__proto__', 'constructor', 'prototype'])
+const TYPED = {
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
+}
+
+/** Registered classes, by constructor and by name: `{ ctor, name, serialize, deserialize }`. */
+const classes = { byCtor: new Map(), byName: new Map() }
+
+/** Registers a class whose instances may be shared (see `IPOS.registerClass`). */
+function registerClass(ctor, serialize, deserialize) {
+  if (typeof ctor !== 'function' || !ctor.name) {
+    throw iposError(TypeError, 'ERR_IPOS_BAD_CLASS', 'IPOS.registerClass(ctor): ctor must be a named class or constructor function')
+  }
+  if (serialize !== undefined && typeof serialize !== 'function') {
+    throw iposError(TypeError, 'ERR_IPOS_BAD_CLASS', `IPOS.registerClass(${ctor.name}, serialize): serialize must be a function`)
+  }
+  if (deserialize !== undefined && typeof deserialize !== 'function') {
+    throw iposError(TypeError, 'ERR_IPOS_BAD_CLASS', `IPOS.registerClass(${ctor.name}, serialize, deserialize): deserialize must be a function`)
+  }
+  const entry = {
+    ctor,
+    name: ctor.name,
+    serialize: serialize || ((inst) => {
+      if (typeof inst.serialize === 'function') return inst.serialize()
+      if (typeof inst.stringify === 'function') return inst.stringify()
+      throw iposError(TypeError, 'ERR_IPOS_UNSHAREABLE', `class ${ctor.name} has no serialize() or stringify() method; pass a serialiser to IPOS.registerClass`)
+    }),
+    deserialize: deserialize || ((data) => {
+      if (typeof ctor.from !== 'function') {
+        throw iposError(TypeError, 'ERR_IPOS_UNSHAREABLE', `class ${ctor.name} has no static from(); pass a deserialiser to IPOS.registerClass`)
+      }
+      return ctor.from(data)
+    }),
+  }
+  classes.byCtor.set(ctor, entry)
+  classes.byName.set(ctor.name, entry)
+}
+
+/** The registration of a value's class, or undefined. */
+function classOf(v) {
+  const proto = Object.getPrototypeOf(v)
+  return proto && classes.byCtor.get(proto.constructor)
+}
+
+// ---- key paths in messages -------------------------------------------------------------------
+
+/** Formats a key path the way a user would write it: `cfg.limits.max`, `list[3]`, `m.get("k")`. */
+function formatPath(key, segs) {
+  let s = String(key)
+  for (const seg of segs) {
+    if (seg && typeof seg === 'object' && 'get' in seg) s += `.get(${fmtKey(seg.get)})`
+    else if (seg && typeof seg === 'object' && 'member' in seg) s += `[member ${seg.member}]`
+    else if (typeof seg === 'number') s += `[${seg}]`
+    else if (/^[A-Za-z_$][\w$]*$/.test(seg)) s += `.${seg}`
+    else s += `[${JSON.stringify(seg)}]`
+  }
+  return s
+}
+
+function fmtKey(k) {
+  if (typeof k === 'string') return JSON.stringify(k)
+  if (typeof k === 'bigint') return `${k}n`
+  if (typeof k === 'object' && k !== null) return '{…}'
+  return String(k)
+}
+
+// While an error unwinds out of `enc`, each level adds its segment; the message is written once
+// at the top. No path is built on the happy path.
+class PathError extends Error {
+  constructor(ctor, code, what) {
+    super(what)
+    this.ctor = ctor
+    this.code = code
+    this.what = what
+    this.segs = []
+  }
+}
+
+function fail(ctor, code, what) {
+  throw new PathError(ctor, code, what)
+}
+
+function wrap(e, seg) {
+  if (e instanceof PathError) e.segs.push(seg)
+  return e
+}
+
+// ---- encode ----------------------------------------------------------------------------------
+
+/**
+ * Encodes `value` for the wire. `where` = { key, segs } names the place for error messages;
+ * `opts` = { functions, maxDepth }. Throws a TypeError (code ERR_IPOS_*) naming the path.
+ */
+function encode(value, where, opts) {
+  try {
+    return enc(value, opts, new Set(), 0)
+  } catch (e) {
+    if (!(e instanceof PathError)) throw e
+    const path = formatPath(where.key, where.segs.concat(e.segs.reverse()))
+    throw iposError(e.ctor, e.code, `${e.what} at \`${path}\``, { path })
+  }
+}
+
+function enc(v, opts, seen, depth) {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v
+    case 'number':
+      if (Number.isFinite(v) && !Object.is(v, -0)) return v
+      return { [TAG]: 'n', v: Object.is(v, -0) ? '-0' : String(v) }
+    case 'undefined':
+      return { [TAG]: 'u' }
+    case 'bigint':
+      return { [TAG]: 'B', v: v.toString() }
+    case 'symbol':
+      return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', 'a Symbol cannot be shared')
+    case 'function':
+      if (!opts.functions) {
+        return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', 'a function cannot be shared unless both sides pass { functions: true } to IPOS.new()')
+      }
+      return { [TAG]: 'F', v: Function.prototype.toString.call(v) }
+  }
+  if (v === null) return null
+  if (depth >= opts.maxDepth) return fail(TypeError, 'ERR_IPOS_TOO_DEEP', `value nested deeper than maxDepth (${opts.maxDepth})`)
+  if (seen.has(v)) return fail(TypeError, 'ERR_IPOS_CIRCULAR', 'a circular reference cannot be shared')
+  seen.add(v)
+  try {
+    return encObject(v, opts, seen, depth + 1)
+  } finally {
+    seen.delete(v)
+  }
+}
+
+function encObject(v, opts, seen, depth) {
+  if (Array.isArray(v)) return encArray(v, opts, seen, depth)
+  const proto = Object.getPrototypeOf(v)
+  if (proto === Object.prototype) {
+    const out = encProps(v, opts, seen, depth)
+    return Object.prototype.hasOwnProperty.call(v, TAG) ? { [TAG]: 'o', v: out } : out
+  }
+  if (proto === null) return { [TAG]: 'N', v: encProps(v, opts, seen, depth) }
+  if (v instanceof Map) {
+    const out = []
+    let i = 0
+    for (const [k, x] of v) {
+      let ek
+      try { ek = enc(k, opts, seen, depth) } catch (e) { throw wrap(e, { member: i }) }
+      try { out.push([ek, enc(x, opts, seen, depth)]) } catch (e) { throw wrap(e, { get: k }) }
+      i++
+    }
+    return { [TAG]: 'M', v: out }
+  }
+  if (v instanceof Set) {
+    const out = []
+    let i = 0
+    for (const x of v) {
+      try { out.push(enc(x, opts, seen, depth)) } catch (e) { throw wrap(e, { member: i }) }
+      i++
+    }
+    return { [TAG]: 'S', v: out }
+  }
+  if (v instanceof Date) {
+    const t = v.getTime()
+    return { [TAG]: 'D', v: Number.isNaN(t) ? null : t }
+  }
+  if (v instanceof RegExp) return { [TAG]: 'R', v: [v.source, v.flags] }
+  if (Buffer.isBuffer(v)) return { [TAG]: 'Buf', v: v.toString('base64') }
+  if (ArrayBuffer.isView(v)) {
+    const name = v.constructor && v.constructor.name
+    if (!TYPED[name] || v instanceof Buffer) return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', `a ${name} cannot be shared`)
+    const b64 = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')
+    return { [TAG]: 'TA', v: [name, b64] }
+  }
+  if (v instanceof ArrayBuffer) return { [TAG]: 'AB', v: Buffer.from(v).toString('base64') }
+  const reg = classes.byCtor.get(proto.constructor)
+  if (reg) {
+    let data
+    try { data = reg.serialize(v) } catch (e) {
+      return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', `serialising class ${reg.name} failed: ${e && e.message}`)
+    }
+    return { [TAG]: 'C', v: [reg.name, enc(data, opts, seen, depth)] }
+  }
+  if (proto.constructor === EventTarget) return { [TAG]: 'E' }
+  if (v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef) {
+    return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', `a ${proto.constructor.name} cannot be shared (its entries are not enumerable)`)
+  }
+  if (v instanceof Promise) return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', 'a Promise cannot be shared; share its result instead')
+  const name = (proto.constructor && proto.constructor.name) || 'anonymous class'
+  return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', `an instance of unregistered class ${name} cannot be shared; call IPOS.registerClass(${name}) in every process first`)
+}
+
+function encArray(v, opts, seen, depth) {
+  let out = v
+  const n = v.length
+  for (let i = 0; i < n; i++) {
+    const x = v[i]
+    let e
+    if (x === undefined && !(i in v)) e = { [TAG]: '_' }
+    else {
+      try { e = enc(x, opts, seen, depth) } catch (err) { throw wrap(err, i) }
+    }
+    if (e !== x) {
+      if (out === v) out = v.slice(0, i)
+      out[i] = e
+    } else if (out !== v) out[i] = e
+  }
+  return out
+}
+
+function encProps(v, opts, seen, depth) {
+  let out = v
+  const keys = Object.keys(v)
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]
+    if (RESERVED.has(k)) return fail(TypeError, 'ERR_IPOS_RESERVED_KEY', `the key "${k}" cannot be shared (it could rewrite prototypes in other processes)`)
+    const x = v[k]
+    let e
+    try { e = enc(x, opts, seen, depth) } catch (err) { throw wrap(err, k) }
+    if (e !== x && out === v) {
+      out = {}
+      for (let j = 0; j < i; j++) out[keys[j]] = v[keys[j]]
+    }
+    if (out !== v) out[k] = e
+  }
+  return out
+}
+
+/** Encodes a Map key or Set member reference: primitives by value, objects by position. */
+function encodeKeyRef(container, k, opts) {
+  if ((typeof k === 'object' && k !== null) || typeof k === 'function') {
+    let i = 0
+    for (const x of container.keys()) {
+      if (x === k) return { [TAG]: '#', v: i }
+      i++
+    }
+    return null
+  }
+  return enc(k, opts, null, 0)
+}
+
+// ---- decode ----------------------------------------------------------------------------------
+
+/**
+ * Decodes a parsed wire value into live JS values, in place. `ctx` = { functions, onUnknownClass }.
+ * The core has already validated the shape, so this trusts tag payloads.
+ */
+function decode(v, ctx) {
+  if (typeof v !== 'object' || v === null) return v
+  if (Array.isArray(v)) {
+    let holes = false
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i]
+      if (typeof x === 'object' && x !== null) {
+        if (x[TAG] === '_' && !Array.isArray(x)) holes = true
+        else v[i] = decode(x, ctx)
+      }
+    }
+    if (holes) {
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i]
+        if (typeof x === 'object' && x !== null && !Array.isArray(x) && x[TAG] === '_') delete v[i]
+      }
+    }
+    return v
+  }
+  const tag = v[TAG]
+  if (tag === undefined) {
+    for (const k in v) {
+      const x = v[k]
+      if (typeof x === 'object' && x !== null) v[k] = decode(x, ctx)
+    }
+    return v
+  }
+  return decodeTag(tag, v.v, ctx)
+}
+
+function decodeTag(tag, d, ctx) {
+  switch (tag) {
+    case 'u': return undefined
+    case 'n': return d === '-0' ? -0 : Number(d)
+    case 'B': return BigInt(d)
+    case 'D': return new Date(d === null ? NaN : d)
+    case 'R': return new RegExp(d[0], d[1])
+    case 'M': {
+      const m = new Map()
+      for (const [k, x] of d) m.set(decode(k, ctx), decode(x, ctx))
+      return m
+    }
+    case 'S': {
+      const s = new Set()
+      for (const x of d) s.add(decode(x, ctx))
+      return s
+    }
+    case 'o': return decode(d, ctx)
+    case 'N': {
+      const o = Object.create(null)
+      for (const k of Object.keys(d)) o[k] = decode(d[k], ctx)
+      return o
+    }
+    case 'AB': {
+      const b = Buffer.from(d, 'base64')
+      const ab = new ArrayBuffer(b.length)
+      new Uint8Array(ab).set(b)
+      return ab
+    }
+    case 'Buf': return Buffer.from(d, 'base64')
+    case 'TA': {
+      const b = Buffer.from(d[1], 'base64')
+      const ab = new ArrayBuffer(b.length)
+      new Uint8Array(ab).set(b)
+      const Ctor = TYPED[d[0]]
+      return new Ctor(ab)
+    }
+    case 'C': {
+      const reg = classes.byName.get(d[0])
+      const data = decode(d[1], ctx)
+      if (!reg) {
+        if (ctx.onUnknownClass) ctx.onUnknownClass(d[0])
+        return data
+      }
+      return reg.deserialize(data)
+    }
+    case 'E': return new EventTarget()
+    case 'F':
+      if (!ctx.functions) throw new TypeError('function received but functions are disabled')
+      // Only reached when this process chose { functions: true }: running peer code is opt-in.
+      // eslint-disable-next-line no-new-func
+      return new Function(`return (${d})`)()
+    default:
+      throw new TypeError(`unknown tag ${tag}`)
+  }
+}
+
+/** Resolves a Map key / Set member reference from the wire against a live container. */
+function resolveKeyRef(container, ref, ctx) {
+  if (ref !== null && typeof ref === 'object' && ref[TAG] === '#' && !Array.isArray(ref)) {
+    let i = 0
+    for (const x of container.keys()) {
+      if (i === ref.v) return { found: true, key: x }
+      i++
+    }
+    return { found: false }
+  }
+  return { found: true, key: decode(ref, ctx) }
+}
+
+module.exports = {
+  TAG, RESERVED, registerClass, classOf, classes, encode, encodeKeyRef, decode, resolveKeyRef, formatPath,
+}

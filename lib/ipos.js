@@ -1,0 +1,489 @@
+'use strict'
+// The IPOS class: fields, the op buffer, and the conversation with peers. Local mutations are
+// buffered as op strings and cross into the core once per tick; each inbound frame crosses once.
+
+const { EventEmitter } = require('events')
+const crypto = require('crypto')
+const { Core } = require('../native')
+const codec = require('./codec')
+const { fieldProxy } = require('./proxy')
+const { applyOps } = require('./apply')
+const { parentLink, childLink } = require('./transport')
+const { iposError, fromCore } = require('./errors')
+
+const STATE = Symbol('ipos.state')
+const DEFAULTS = { syncTimeout: 100, functions: false, maxDepth: 1000, maxFrameBytes: 128 * 1024 * 1024 }
+
+/** Per-instance state; kept off the public object so fields can use almost any name. */
+class State {
+  constructor(api, options) {
+    this.api = api
+    this.opts = { ...DEFAULTS, ...options }
+    this.core = new Core({ maxFrameBytes: this.opts.maxFrameBytes, maxDepth: this.opts.maxDepth, functions: !!this.opts.functions })
+    this.origin = crypto.randomBytes(8).toString('hex')
+    this.core.setOrigin(this.origin)
+    this.fields = new Map()
+    this.buffer = []
+    this.events = []
+    this.scheduled = false
+    this.emitter = new EventEmitter()
+    this.parent = null // link to the parent, once it exists
+    this.upstream = null // the parent link once its snapshot is applied: ops go up, not down
+    this.children = new Map() // target -> link
+    this.waiters = new Map() // link -> { resolve, reject } for addProcess
+    this.readyResolve = null
+    this.closed = false
+    this.pingId = 0
+    this.decodeCtx = {
+      functions: !!this.opts.functions,
+      onUnknownClass: (name) => this.error(iposError(Error, 'ERR_IPOS_UNKNOWN_CLASS', `received an instance of class ${name}, which is not registered in this process: call IPOS.registerClass(${name}) before IPOS.new(); the value was kept as its serialised data`)),
+    }
+    this.flushBound = () => this.flushNow()
+    this.onFrameBound = (link, d) => this.onFrame(link, d)
+    this.onGoneBound = (link) => this.dropLink(link)
+  }
+
+  decode(v) {
+    return codec.decode(v, this.decodeCtx)
+  }
+
+  where(key, segs) {
+    return codec.formatPath(key, segs)
+  }
+
+  hello() {
+    return `{"t":"h","v":1,"id":"${this.origin}","fn":${!!this.opts.functions}}`
+  }
+
+  // ---- local ops -----------------------------------------------------------------------------
+
+  /** Buffers one op (its JSON built here, at mutation time) and the change event for it. */
+  record(code, key, wire, fmt, args, kind) {
+    let s = `["${code}",${JSON.stringify(key)}`
+    if (wire !== null) s += `,${JSON.stringify(wire)}`
+    if (args !== undefined) s += `,${args}`
+    this.buffer.push(s + ']')
+    if (this.emitter.listenerCount('change') > 0) {
+      this.events.push({ key, path: jsPath(fmt), kind: kind || KINDS[code], local: true })
+    }
+    if (!this.scheduled) {
+      this.scheduled = true
+      queueMicrotask(this.flushBound)
+    }
+  }
+
+  /** Sends everything buffered as one batch: one native call, one frame per peer. */
+  flushNow() {
+    this.scheduled = false
+    if (this.buffer.length === 0) return
+    const batch = `[${this.buffer.join(',')}]`
+    const events = this.events
+    this.buffer = []
+    this.events = []
+    let frame
+    try {
+      frame = this.core.local(batch)
+    } catch (e) {
+      this.error(fromCore(e))
+      return
+    }
+    if (frame) this.sendOut(frame)
+    for (const ev of events) this.emitter.emit('change', ev)
+  }
+
+  /** A frame made here goes up to the parent, or down to every child when this is the root. */
+  sendOut(frame) {
+    if (this.upstream !== null) this.upstream.send(frame)
+    else this.sendDown(frame)
+  }
+
+  sendDown(frame) {
+    for (const link of this.children.values()) if (link.state !== 'new') link.send(frame)
+  }
+
+  create(key, value) {
+    this.assertOpen()
+    checkFieldKey(key)
+    const [json, stored] = this.snapshotValue(value, key)
+    this.fields.set(key, stored)
+    this.record('c', key, null, [], json)
+  }
+
+  reset(key, value) {
+    const [json, stored] = this.snapshotValue(value, key)
+    this.fields.set(key, stored)
+    this.record('r', key, [], [], json)
+  }
+
+  remove(key) {
+    if (!this.fields.has(key)) return false
+    this.fields.delete(key)
+    this.record('x', key, null, [])
+    return true
+  }
+
+  snapshotValue(value, key) {
+    const enc = codec.encode(value, { key, segs: [] }, this.opts)
+    const json = JSON.stringify(enc)
+    const stored = typeof value === 'object' && value !== null ? this.decode(JSON.parse(json)) : value
+    return [json, stored]
+  }
+
+  // ---- peers ---------------------------------------------------------------------------------
+
+  connectParent(link) {
+    this.parent = link
+    link.attach(this.onFrameBound, this.onGoneBound)
+    link.send(this.hello())
+  }
+
+  addChild(target) {
+    this.assertOpen()
+    const link = childLink(target)
+    const existing = this.children.get(target)
+    if (existing) return existing.ready
+    link.ready = new Promise((resolve, reject) => this.waiters.set(link, { resolve, reject }))
+    this.children.set(target, link)
+    link.attach(this.onFrameBound, this.onGoneBound)
+    link.send(this.hello())
+    return link.ready
+  }
+
+  removeChild(target) {
+    const link = this.children.get(target)
+    if (!link) return false
+    link.send('{"t":"g"}')
+    link.detach()
+    this.forget(link)
+    return true
+  }
+
+  forget(link) {
+    this.children.delete(link.target)
+    const w = this.waiters.get(link)
+    if (w) {
+      this.waiters.delete(link)
+      w.reject(iposError(Error, 'ERR_IPOS_PEER_GONE', 'the process went away before it connected'))
+    }
+    for (const resolve of link.pings.values()) resolve()
+    link.pings.clear()
+  }
+
+  /** A channel closed or a peer said goodbye. */
+  dropLink(link) {
+    if (link === this.parent) {
+      this.parent = null
+      const wasSynced = this.upstream !== null
+      this.upstream = null
+      for (const resolve of link.pings.values()) resolve()
+      link.pings.clear()
+      if (wasSynced) {
+        // Our parent is gone: we are the root of what is left. Pending ops we already show here
+        // become sequenced, so our children get them too.
+        for (const f of this.core.becomeRoot()) this.sendDown(f)
+      }
+      return
+    }
+    this.forget(link)
+  }
+
+  // ---- inbound -------------------------------------------------------------------------------
+
+  onFrame(link, d) {
+    if (this.closed) return
+    if (d instanceof Error) return this.error(d, link)
+    this.flushNow()
+    let out
+    try {
+      out = this.core.receive(d, link.isParent)
+    } catch (e) {
+      return this.error(fromCore(e), link)
+    }
+    const v = JSON.parse(out[0])
+    switch (v.k) {
+      case 'h': return this.onHello(link, v)
+      case 's': return this.onSnapshot(link, d)
+      case 'A': return this.onSynced(link)
+      case 'b':
+        if (v.up) {
+          if (this.upstream !== null) this.upstream.send(d)
+          return
+        }
+        if (v.ok) this.applyRemote(JSON.parse(d).ops, link)
+        return this.sendDown(out[1])
+      case 'q':
+        this.sendDown(d)
+        if (v.apply === 'frame') this.applyRemote(JSON.parse(d).ops, link)
+        else if (v.apply === 'patch') this.applyRemote(v.ops, link)
+        if (v.own && v.ok === false) {
+          this.error(iposError(Error, 'ERR_IPOS_CONFLICT', 'a batch of changes made here was rejected by the root process because a concurrent change removed what it referred to; this process now shows the root\'s state'), link)
+        }
+        return
+      case 'p': return this.onPing(link, v.i)
+      case 'P': {
+        const resolve = link.pings.get(v.i)
+        if (resolve) {
+          link.pings.delete(v.i)
+          resolve()
+        }
+        return
+      }
+      case 'g':
+        link.detach()
+        return this.dropLink(link)
+    }
+  }
+
+  onHello(link, v) {
+    if (link.isParent) {
+      if (this.upstream === null) link.send(this.hello())
+      return
+    }
+    if (link.state !== 'new' && link.peerId === v.id) return
+    link.peerId = v.id
+    link.state = 'syncing'
+    link.send(this.core.snapshot())
+  }
+
+  onSnapshot(link, d) {
+    const f = JSON.parse(d).f
+    const events = []
+    const emit = this.emitter.listenerCount('change') > 0
+    const seen = new Set()
+    for (const [key, value] of f) {
+      seen.add(key)
+      this.fields.set(key, this.decode(value))
+      if (emit) events.push({ key, path: [], kind: 'create', local: false })
+    }
+    for (const key of [...this.fields.keys()]) {
+      if (!seen.has(key)) {
+        this.fields.delete(key)
+        if (emit) events.push({ key, path: [], kind: 'remove', local: false })
+      }
+    }
+    this.upstream = link
+    link.state = 'synced'
+    link.send('{"t":"A"}')
+    // Children that joined before us get the state we now share.
+    for (const c of this.children.values()) if (c.state !== 'new') c.send(this.core.snapshot())
+    for (const ev of events) this.emitter.emit('change', ev)
+    if (this.readyResolve) {
+      const r = this.readyResolve
+      this.readyResolve = null
+      r()
+    }
+  }
+
+  onSynced(link) {
+    link.state = 'synced'
+    const w = this.waiters.get(link)
+    if (w) {
+      this.waiters.delete(link)
+      w.resolve()
+    }
+  }
+
+  applyRemote(ops, link) {
+    const events = this.emitter.listenerCount('change') > 0 ? [] : null
+    const emit = events && ((key, path, kind) => events.push({ key, path, kind, local: false }))
+    try {
+      applyOps(this.fields, ops, this, emit)
+    } catch (e) {
+      this.error(iposError(Error, 'ERR_IPOS_APPLY', `applying a peer's change failed: ${e && e.message}. Was a shared value changed without going through ipos?`), link)
+    }
+    if (events) for (const ev of events) this.emitter.emit('change', ev)
+  }
+
+  // ---- flush ---------------------------------------------------------------------------------
+
+  active(except) {
+    const out = []
+    if (this.upstream !== null && this.upstream !== except) out.push(this.upstream)
+    for (const l of this.children.values()) if (l !== except && l.state !== 'new' && !l.gone) out.push(l)
+    return out
+  }
+
+  ping(link) {
+    const id = ++this.pingId
+    return new Promise((resolve) => {
+      link.pings.set(id, resolve)
+      if (!link.send(`{"t":"p","i":${id}}`)) {
+        link.pings.delete(id)
+        resolve()
+      }
+    })
+  }
+
+  /**
+   * A ping floods the tree away from where it came from and is answered once every link beyond
+   * has answered: frames travel in order, so every earlier frame has been applied everywhere.
+   */
+  onPing(link, i) {
+    const others = this.active(link)
+    const pong = () => link.send(`{"t":"P","i":${i}}`)
+    if (others.length === 0) return pong()
+    Promise.all(others.map((l) => this.ping(l))).then(pong)
+  }
+
+  flush() {
+    this.flushNow()
+    return Promise.all(this.active(null).map((l) => this.ping(l))).then(() => undefined)
+  }
+
+  close() {
+    if (this.closed) return
+    this.flushNow()
+    this.closed = true
+    for (const link of this.active(null)) link.send('{"t":"g"}')
+    if (this.parent) {
+      this.parent.detach()
+      this.dropLink(this.parent)
+    }
+    for (const link of [...this.children.values()]) {
+      link.detach()
+      this.forget(link)
+    }
+  }
+
+  assertOpen() {
+    if (this.closed) throw iposError(Error, 'ERR_IPOS_CLOSED', 'this IPOS instance was closed; create a new one with IPOS.new()')
+  }
+
+  error(err, link) {
+    if (link && err.peer === undefined) err.peer = link.target
+    if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', err)
+    else process.emitWarning(err.message, { code: err.code })
+  }
+}
+
+const KINDS = {
+  c: 'create', x: 'remove', s: 'set', d: 'delete', p: 'splice', ms: 'mapSet', md: 'mapDelete',
+  sa: 'setAdd', sd: 'setDelete', cl: 'clear', r: 'reset',
+}
+
+function jsPath(fmt) {
+  return fmt.map((s) => (s !== null && typeof s === 'object' ? ('get' in s ? s.get : s.member) : s))
+}
+
+function checkFieldKey(key) {
+  if (typeof key !== 'string') throw iposError(TypeError, 'ERR_IPOS_BAD_KEY', `a field name must be a string, got ${typeof key}`)
+  if (codec.RESERVED.has(key)) throw iposError(TypeError, 'ERR_IPOS_RESERVED_KEY', `"${key}" cannot be a field name`)
+}
+
+/** Shares objects between processes. Create instances with `IPOS.new()`. */
+class IPOS {
+  /** In a process with a parent channel: a Promise that resolves once synchronised; else the instance. */
+  static new(options) {
+    const ipos = new IPOS(options)
+    const s = ipos[STATE]
+    const link = parentLink()
+    if (link === null) return ipos
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        s.readyResolve = null
+        resolve(ipos)
+      }, s.opts.syncTimeout)
+      s.readyResolve = () => {
+        clearTimeout(timer)
+        resolve(ipos)
+      }
+      s.connectParent(link)
+    })
+  }
+
+  /** Lets instances of `ctor` be shared (call it in every process, before `IPOS.new()`). */
+  static registerClass(ctor, serialize, deserialize) {
+    codec.registerClass(ctor, serialize, deserialize)
+  }
+
+  constructor(options) {
+    if (options !== undefined && (options === null || typeof options !== 'object')) {
+      throw iposError(TypeError, 'ERR_IPOS_BAD_OPTIONS', 'IPOS.new(options): options must be an object')
+    }
+    Object.defineProperty(this, STATE, { value: new State(null, options || {}) })
+    const proxy = new Proxy(this, INSTANCE)
+    this[STATE].api = proxy
+    return proxy
+  }
+
+  addProcess(target) {
+    return this[STATE].addChild(target)
+  }
+
+  removeProcess(target) {
+    return this[STATE].removeChild(target)
+  }
+
+  create(key, value) {
+    this[STATE].create(key, value)
+  }
+
+  get(key) {
+    const s = this[STATE]
+    return fieldProxy(s, key, s.fields.get(key))
+  }
+
+  delete(key) {
+    const s = this[STATE]
+    s.assertOpen()
+    return s.remove(key)
+  }
+
+  has(key) {
+    return this[STATE].fields.has(key)
+  }
+
+  keys() {
+    return [...this[STATE].fields.keys()]
+  }
+
+  on(event, fn) {
+    this[STATE].emitter.on(event, fn)
+    return this
+  }
+
+  once(event, fn) {
+    this[STATE].emitter.once(event, fn)
+    return this
+  }
+
+  off(event, fn) {
+    this[STATE].emitter.off(event, fn)
+    return this
+  }
+
+  flush() {
+    return this[STATE].flush()
+  }
+
+  close() {
+    this[STATE].close()
+  }
+}
+
+const INSTANCE = {
+  get(t, p, r) {
+    if (typeof p === 'symbol' || p in t) return Reflect.get(t, p, r)
+    const s = t[STATE]
+    const v = s.fields.get(p)
+    return v === undefined ? undefined : fieldProxy(s, p, v)
+  },
+  set(t, p, v) {
+    if (p in t) throw iposError(Error, 'ERR_IPOS_INHERENT_PROPERTY', `Cannot change inherent property \`${String(p)}\``)
+    const s = t[STATE]
+    if (!s.fields.has(p)) throw iposError(Error, 'ERR_IPOS_UNKNOWN_FIELD', `Cannot set unknown field \`${p}\`. Initialise a field with \`.create()\``)
+    s.assertOpen()
+    s.reset(p, v)
+    return true
+  },
+  has(t, p) {
+    return p in t || (typeof p === 'string' && t[STATE].fields.has(p))
+  },
+  deleteProperty(t, p) {
+    if (p in t) throw iposError(Error, 'ERR_IPOS_INHERENT_PROPERTY', `Cannot change inherent property \`${String(p)}\``)
+    t[STATE].remove(p)
+    return true
+  },
+}
+
+module.exports = { IPOS }

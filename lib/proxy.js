@@ -1,0 +1,514 @@
+'use strict'
+// Live proxies over the shared values. One handler object per kind (object, array, Map, Set,
+// registered class); per-proxy state lives in the META side table, so user objects stay untouched
+// and a child proxy is created once (`a.b === a.b`). A trap records an intent-level op (push is
+// one splice, Map#set one mapSet) with the value encoded at that moment, applies the change to the
+// target and returns: nothing crosses into Rust per mutation.
+
+const { RESERVED, encode, encodeKeyRef, classOf } = require('./codec')
+const { iposError } = require('./errors')
+
+/** target -> { owner, parent, seg, field, proxy }. `parent === null` marks a field's root value. */
+const META = new WeakMap()
+/** proxy -> target */
+const RAW = new WeakMap()
+
+/** The raw target behind a proxy, or the value itself. */
+function raw(v) {
+  if (typeof v !== 'object' || v === null) return v
+  const t = RAW.get(v)
+  return t === undefined ? v : t
+}
+
+function kindOf(v) {
+  if (Array.isArray(v)) return ARRAY
+  const proto = Object.getPrototypeOf(v)
+  if (proto === Object.prototype || proto === null) return OBJECT
+  if (v instanceof Map) return MAP
+  if (v instanceof Set) return SET
+  if (classOf(v)) return CLASS
+  return null
+}
+
+/** The proxy for `v` reached from `parent` through `seg` (a value that is not a container is returned as is). */
+function child(owner, parent, seg, v) {
+  if (typeof v !== 'object' || v === null) return v
+  let m = META.get(v)
+  if (m === undefined) {
+    const handler = kindOf(v)
+    if (handler === null) return v
+    m = { owner, parent, seg, field: null, proxy: new Proxy(v, handler) }
+    META.set(v, m)
+    RAW.set(m.proxy, v)
+  } else {
+    m.parent = parent
+    m.seg = seg
+  }
+  return m.proxy
+}
+
+/** The proxy for the root value of field `key`. */
+function fieldProxy(owner, key, v) {
+  if (typeof v !== 'object' || v === null) return v
+  let m = META.get(v)
+  if (m === undefined) {
+    const handler = kindOf(v)
+    if (handler === null) return v
+    m = { owner, parent: null, seg: null, field: key, proxy: new Proxy(v, handler) }
+    META.set(v, m)
+    RAW.set(m.proxy, v)
+  } else {
+    m.parent = null
+    m.field = key
+  }
+  return m.proxy
+}
+
+function positionIn(set, member) {
+  let i = 0
+  for (const x of set) {
+    if (x === member) return i
+    i++
+  }
+  return -1
+}
+
+/**
+ * Where `t` sits in the shared state: `{ owner, key, wire, fmt }`, or null when it is no longer
+ * part of it (removed, replaced, or its field deleted). Each link is verified, so a stale parent
+ * pointer can never send an op to the wrong place; an array index is re-found when elements moved.
+ */
+function pathOf(t) {
+  let m = META.get(t)
+  if (m === undefined) return null
+  const wire = []
+  const fmt = []
+  let cur = t
+  while (m.parent !== null) {
+    const p = m.parent
+    const seg = m.seg
+    if (Array.isArray(p)) {
+      let i = seg
+      if (p[i] !== cur) {
+        i = p.indexOf(cur)
+        if (i < 0) return null
+        m.seg = i
+      }
+      wire.push(i)
+      fmt.push(i)
+    } else if (p instanceof Map) {
+      if (p.get(seg) !== cur) return null
+      wire.push(encodeKeyRef(p, seg, m.owner.opts))
+      fmt.push({ get: seg })
+    } else if (p instanceof Set) {
+      const i = positionIn(p, cur)
+      if (i < 0) return null
+      wire.push(i)
+      fmt.push({ member: i })
+    } else {
+      if (p[seg] !== cur) return null
+      wire.push(seg)
+      fmt.push(seg)
+    }
+    cur = p
+    m = META.get(p)
+    if (m === undefined) return null
+  }
+  if (m.owner.closed || m.owner.fields.get(m.field) !== cur) return null
+  wire.reverse()
+  fmt.reverse()
+  return { owner: m.owner, key: m.field, wire, fmt }
+}
+
+/** Encodes `v` to JSON for the op and returns `[json, stored]`: the stored value is a fresh copy. */
+function snapshot(owner, v, key, fmt) {
+  const enc = encode(v, { key, segs: fmt }, owner.opts)
+  const json = JSON.stringify(enc)
+  if (typeof v !== 'object' || v === null) return [json, v]
+  return [json, owner.decode(JSON.parse(json))]
+}
+
+function checkKey(path, p) {
+  if (RESERVED.has(p)) {
+    throw iposError(TypeError, 'ERR_IPOS_RESERVED_KEY', `the key "${p}" cannot be shared (it could rewrite prototypes in other processes) at \`${path.owner.where(path.key, path.fmt.concat(p))}\``)
+  }
+}
+
+// ---- plain and null-prototype objects ---------------------------------------------------------
+
+const OBJECT = {
+  get(t, p) {
+    const v = t[p]
+    if (typeof v !== 'object' || v === null || typeof p === 'symbol') return v
+    return child(META.get(t).owner, t, p, v)
+  },
+  set(t, p, v) {
+    const path = typeof p === 'symbol' ? null : pathOf(t)
+    if (path === null) {
+      t[p] = v
+      return true
+    }
+    checkKey(path, p)
+    const segs = path.fmt.concat(p)
+    const [json, stored] = snapshot(path.owner, v, path.key, segs)
+    t[p] = stored
+    path.owner.record('s', path.key, path.wire.concat(p), segs, json)
+    return true
+  },
+  deleteProperty(t, p) {
+    if (!Object.prototype.hasOwnProperty.call(t, p)) return true
+    const path = typeof p === 'symbol' ? null : pathOf(t)
+    delete t[p]
+    if (path !== null) path.owner.record('d', path.key, path.wire.concat(p), path.fmt.concat(p))
+    return true
+  },
+}
+
+// ---- arrays -----------------------------------------------------------------------------------
+
+const INDEX = /^(?:0|[1-9]\d*)$/
+
+/** Records a splice and applies it; items are encoded before anything changes. */
+function spliceArray(t, start, deleteCount, items) {
+  const path = pathOf(t)
+  if (path === null) return t.splice(start, deleteCount, ...items)
+  const owner = path.owner
+  const jsons = new Array(items.length)
+  const stored = new Array(items.length)
+  for (let i = 0; i < items.length; i++) {
+    const [json, s] = snapshot(owner, items[i], path.key, path.fmt.concat(start + i))
+    jsons[i] = json
+    stored[i] = s
+  }
+  const removed = bigSplice(t, start, deleteCount, stored)
+  owner.record('p', path.key, path.wire, path.fmt, `${start},${deleteCount},[${jsons.join(',')}]`)
+  return removed
+}
+
+/** `Array#splice` without spreading a huge argument list onto the stack. */
+function bigSplice(t, start, deleteCount, items) {
+  if (items.length < 10000) return t.splice(start, deleteCount, ...items)
+  const tail = t.splice(start)
+  const removed = tail.splice(0, deleteCount)
+  for (const x of items) t.push(x)
+  for (const x of tail) t.push(x)
+  return removed
+}
+
+function relIndex(i, len, dflt) {
+  if (i === undefined) return dflt
+  i = Math.trunc(Number(i)) || 0
+  return i < 0 ? Math.max(len + i, 0) : Math.min(i, len)
+}
+
+/** Rewrites a whole array after an in-place reordering method; the core derives the smallest op. */
+function reordered(t) {
+  const path = pathOf(t)
+  if (path === null) return
+  const enc = encode(t, { key: path.key, segs: path.fmt }, path.owner.opts)
+  path.owner.record('r', path.key, path.wire, path.fmt, JSON.stringify(enc), 'reorder')
+}
+
+const ARRAY_METHODS = {
+  push(...items) {
+    const t = raw(this)
+    spliceArray(t, t.length, 0, items)
+    return t.length
+  },
+  pop() {
+    const t = raw(this)
+    if (t.length === 0) return undefined
+    return spliceArray(t, t.length - 1, 1, [])[0]
+  },
+  shift() {
+    const t = raw(this)
+    if (t.length === 0) return undefined
+    return spliceArray(t, 0, 1, [])[0]
+  },
+  unshift(...items) {
+    const t = raw(this)
+    if (items.length) spliceArray(t, 0, 0, items)
+    return t.length
+  },
+  splice(start, deleteCount, ...items) {
+    const t = raw(this)
+    const len = t.length
+    const s = relIndex(start, len, 0)
+    let dc
+    if (arguments.length === 0) dc = 0
+    else if (arguments.length === 1) dc = len - s
+    else dc = Math.min(Math.max(Math.trunc(Number(deleteCount)) || 0, 0), len - s)
+    return spliceArray(t, s, dc, items)
+  },
+  sort(cmp) {
+    const t = raw(this)
+    t.sort(cmp)
+    reordered(t)
+    return this
+  },
+  reverse() {
+    const t = raw(this)
+    t.reverse()
+    reordered(t)
+    return this
+  },
+  fill(value, start, end) {
+    const t = raw(this)
+    const path = pathOf(t)
+    if (path !== null) encode(value, { key: path.key, segs: path.fmt }, path.owner.opts)
+    const stored = path === null ? value : snapshot(path.owner, value, path.key, path.fmt)[1]
+    t.fill(stored, start, end)
+    if (typeof stored === 'object' && stored !== null) {
+      // One object filled into many slots would be aliased; give each slot its own copy.
+      const s = relIndex(start, t.length, 0)
+      const e = relIndex(end, t.length, t.length)
+      for (let i = s + 1; i < e; i++) t[i] = snapshot(path.owner, value, path.key, path.fmt)[1]
+    }
+    reordered(t)
+    return this
+  },
+  copyWithin(target, start, end) {
+    const t = raw(this)
+    t.copyWithin(target, start, end)
+    reordered(t)
+    return this
+  },
+}
+
+const ARRAY = {
+  get(t, p) {
+    if (typeof p === 'string' && Object.prototype.hasOwnProperty.call(ARRAY_METHODS, p)) return ARRAY_METHODS[p]
+    const v = t[p]
+    if (typeof v !== 'object' || v === null || typeof p === 'symbol') return v
+    return child(META.get(t).owner, t, INDEX.test(p) ? Number(p) : p, v)
+  },
+  set(t, p, v) {
+    const isIndex = typeof p === 'string' && INDEX.test(p)
+    const path = isIndex || p === 'length' ? pathOf(t) : null
+    if (path === null) {
+      t[p] = v
+      return true
+    }
+    const owner = path.owner
+    if (p === 'length') {
+      const n = Number(v)
+      if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError('Invalid array length')
+      if (n > t.length + 100000) throw iposError(RangeError, 'ERR_IPOS_OUT_OF_RANGE', `cannot grow a shared array by more than 100000 holes at \`${owner.where(path.key, path.fmt)}\``)
+      if (n === t.length) return true
+      t.length = n
+      owner.record('s', path.key, path.wire.concat('length'), path.fmt.concat('length'), String(n))
+      return true
+    }
+    const i = Number(p)
+    if (i >= t.length + 100000) throw iposError(RangeError, 'ERR_IPOS_OUT_OF_RANGE', `index ${i} is more than 100000 past the end of a shared array at \`${owner.where(path.key, path.fmt)}\``)
+    const segs = path.fmt.concat(i)
+    const [json, stored] = snapshot(owner, v, path.key, segs)
+    t[i] = stored
+    owner.record('s', path.key, path.wire.concat(i), segs, json)
+    return true
+  },
+  deleteProperty(t, p) {
+    if (!Object.prototype.hasOwnProperty.call(t, p)) return true
+    const path = typeof p === 'string' && INDEX.test(p) ? pathOf(t) : null
+    delete t[p]
+    if (path !== null) path.owner.record('d', path.key, path.wire.concat(Number(p)), path.fmt.concat(Number(p)))
+    return true
+  },
+}
+
+// ---- Maps -------------------------------------------------------------------------------------
+
+function keyRefJson(owner, t, k) {
+  return JSON.stringify(encodeKeyRef(t, k, owner.opts))
+}
+
+function* mapEntries(t, proxyValues) {
+  const owner = META.get(t).owner
+  for (const [k, v] of t) yield [k, proxyValues ? child(owner, t, k, v) : v]
+}
+
+const MAP_METHODS = {
+  get(k) {
+    const t = raw(this)
+    k = raw(k)
+    return child(META.get(t).owner, t, k, t.get(k))
+  },
+  has(k) {
+    return raw(this).has(raw(k))
+  },
+  set(k, v) {
+    const t = raw(this)
+    k = raw(k)
+    const path = pathOf(t)
+    if (path === null) {
+      t.set(k, v)
+      return this
+    }
+    const owner = path.owner
+    const segs = path.fmt.concat({ get: k })
+    let kj
+    if (typeof k === 'object' && k !== null && !t.has(k)) {
+      // A new object key travels whole; the key object itself stays the key here (identity).
+      kj = JSON.stringify(encode(k, { key: path.key, segs }, owner.opts))
+    } else {
+      kj = keyRefJson(owner, t, k)
+      if (kj === undefined) throw iposError(TypeError, 'ERR_IPOS_UNSHAREABLE', `a function or symbol cannot be a shared Map key at \`${owner.where(path.key, path.fmt)}\``)
+    }
+    const [json, stored] = snapshot(owner, v, path.key, segs)
+    t.set(k, stored)
+    owner.record('ms', path.key, path.wire, segs, `${kj},${json}`)
+    return this
+  },
+  delete(k) {
+    const t = raw(this)
+    k = raw(k)
+    if (!t.has(k)) return false
+    const path = pathOf(t)
+    const kj = path === null ? null : keyRefJson(path.owner, t, k)
+    t.delete(k)
+    if (path !== null) path.owner.record('md', path.key, path.wire, path.fmt.concat({ get: k }), kj)
+    return true
+  },
+  clear() {
+    const t = raw(this)
+    if (t.size === 0) return
+    const path = pathOf(t)
+    t.clear()
+    if (path !== null) path.owner.record('cl', path.key, path.wire, path.fmt)
+  },
+  forEach(fn, thisArg) {
+    for (const [k, v] of mapEntries(raw(this), true)) fn.call(thisArg, v, k, this)
+  },
+  keys() {
+    return raw(this).keys()
+  },
+  *values() {
+    for (const e of mapEntries(raw(this), true)) yield e[1]
+  },
+  entries() {
+    return mapEntries(raw(this), true)
+  },
+  [Symbol.iterator]() {
+    return mapEntries(raw(this), true)
+  },
+}
+
+const MAP = {
+  get(t, p) {
+    if (p === 'size') return t.size
+    if (Object.prototype.hasOwnProperty.call(MAP_METHODS, p)) return MAP_METHODS[p]
+    const v = t[p]
+    return typeof v === 'function' ? v.bind(t) : v
+  },
+}
+
+// ---- Sets -------------------------------------------------------------------------------------
+
+function* setValues(t) {
+  const owner = META.get(t).owner
+  for (const x of t) yield child(owner, t, null, x)
+}
+
+const SET_METHODS = {
+  has(v) {
+    return raw(this).has(raw(v))
+  },
+  add(v) {
+    const t = raw(this)
+    v = raw(v)
+    if (t.has(v)) return this
+    const path = pathOf(t)
+    if (path === null) {
+      t.add(v)
+      return this
+    }
+    const [json, stored] = snapshot(path.owner, v, path.key, path.fmt.concat({ member: t.size }))
+    t.add(stored)
+    path.owner.record('sa', path.key, path.wire, path.fmt, json)
+    return this
+  },
+  delete(v) {
+    const t = raw(this)
+    v = raw(v)
+    if (!t.has(v)) return false
+    const path = pathOf(t)
+    const ref = path === null ? null : keyRefJson(path.owner, t, v)
+    t.delete(v)
+    if (path !== null) path.owner.record('sd', path.key, path.wire, path.fmt, ref)
+    return true
+  },
+  clear() {
+    const t = raw(this)
+    if (t.size === 0) return
+    const path = pathOf(t)
+    t.clear()
+    if (path !== null) path.owner.record('cl', path.key, path.wire, path.fmt)
+  },
+  forEach(fn, thisArg) {
+    for (const x of setValues(raw(this))) fn.call(thisArg, x, x, this)
+  },
+  values() {
+    return setValues(raw(this))
+  },
+  keys() {
+    return setValues(raw(this))
+  },
+  *entries() {
+    for (const x of setValues(raw(this))) yield [x, x]
+  },
+  [Symbol.iterator]() {
+    return setValues(raw(this))
+  },
+}
+
+const SET = {
+  get(t, p) {
+    if (p === 'size') return t.size
+    if (Object.prototype.hasOwnProperty.call(SET_METHODS, p)) return SET_METHODS[p]
+    const v = t[p]
+    return typeof v === 'function' ? v.bind(t) : v
+  },
+}
+
+// ---- registered class instances ----------------------------------------------------------------
+// An instance travels as its serialised form, so any change (a method call, a property write) is
+// shipped as the re-serialised instance; the core turns that into a replacement only if it changed.
+
+const METHOD_WRAPPERS = new WeakMap()
+
+function reserialised(t) {
+  const path = pathOf(t)
+  if (path === null) return
+  const enc = encode(t, { key: path.key, segs: path.fmt }, path.owner.opts)
+  path.owner.record('r', path.key, path.wire, path.fmt, JSON.stringify(enc), 'call')
+}
+
+const CLASS = {
+  get(t, p) {
+    const v = Reflect.get(t, p, t)
+    if (typeof v !== 'function' || p === 'constructor') return v
+    let w = METHOD_WRAPPERS.get(v)
+    if (w === undefined) {
+      w = function (...args) {
+        const target = raw(this)
+        const result = v.apply(target, args)
+        reserialised(target)
+        return result
+      }
+      METHOD_WRAPPERS.set(v, w)
+    }
+    return w
+  },
+  set(t, p, v) {
+    t[p] = v
+    if (typeof p !== 'symbol') reserialised(t)
+    return true
+  },
+  deleteProperty(t, p) {
+    delete t[p]
+    if (typeof p !== 'symbol') reserialised(t)
+    return true
+  },
+}
+
+module.exports = { raw, child, fieldProxy, pathOf, META }

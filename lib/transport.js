@@ -1,0 +1,198 @@
+'use strict'
+// Links to peers over the channels Node already has. Child processes and cluster workers use the
+// IPC channel with a `NODE_`-prefixed envelope: Node hands such messages to 'internalMessage'
+// listeners only, so the user's own 'message' listeners never see ipos traffic and see all of
+// theirs. Worker threads use a BroadcastChannel named after the thread, leaving `parentPort` to
+// the user.
+
+const wt = require('worker_threads')
+const { iposError } = require('./errors')
+
+const CMD = 'NODE_IPOS'
+const VERSION = 1
+
+/** Parses an envelope: the frame string, `undefined` for a foreign message, or an Error. */
+function unwrap(msg) {
+  if (msg === null || typeof msg !== 'object' || msg.cmd !== CMD) return undefined
+  if (msg.v !== VERSION) {
+    return iposError(Error, 'ERR_IPOS_VERSION', `a peer speaks ipos protocol version ${JSON.stringify(msg.v)}; this process speaks ${VERSION}: install the same ipos version in both`)
+  }
+  if (typeof msg.d !== 'string') return iposError(Error, 'ERR_IPOS_BAD_FRAME', 'a peer sent an ipos envelope without a frame string')
+  return msg.d
+}
+
+/**
+ * A link to one peer. `isParent` says whether the peer is this process's parent. Subclasses
+ * implement `_send(envelope)`, `_listen()` and `_unlisten()`.
+ */
+class Link {
+  constructor(target, isParent) {
+    this.target = target
+    this.isParent = isParent
+    this.state = 'new' // new -> syncing (snapshot sent / hello seen) -> synced
+    this.peerId = null
+    this.pings = new Map()
+    this.onFrame = null
+    this.onGone = null
+    this.gone = false
+  }
+
+  /** Starts delivering frames to `onFrame(link, frame | Error)` and loss to `onGone(link)`. */
+  attach(onFrame, onGone) {
+    this.onFrame = onFrame
+    this.onGone = onGone
+    this._listen()
+  }
+
+  /** Sends one frame string; returns false if the channel is gone. */
+  send(frame) {
+    if (this.gone) return false
+    try {
+      return this._send({ cmd: CMD, v: VERSION, d: frame })
+    } catch {
+      this.lost()
+      return false
+    }
+  }
+
+  _deliver(msg) {
+    const d = unwrap(msg)
+    if (d !== undefined && this.onFrame) this.onFrame(this, d)
+  }
+
+  /** The channel is gone (exit, disconnect, close): report once. */
+  lost() {
+    if (this.gone) return
+    this.gone = true
+    this._unlisten()
+    if (this.onGone) this.onGone(this)
+  }
+
+  /** Detaches without reporting loss (removeProcess, close). */
+  detach() {
+    this.gone = true
+    this._unlisten()
+  }
+}
+
+/** The process side of a ChildProcess (spawn/fork/exec/execFile) or a cluster worker. */
+class ChildProcessLink extends Link {
+  constructor(cp, target) {
+    super(target, false)
+    this.cp = cp
+    this._onMsg = (m) => this._deliver(m)
+    this._onGone = () => this.lost()
+  }
+
+  _send(env) {
+    if (!this.cp.connected) {
+      this.lost()
+      return false
+    }
+    // The callback keeps a late channel error from becoming an unhandled 'error' on the child.
+    return this.cp.send(env, onSendDone)
+  }
+
+  _listen() {
+    this.cp.on('internalMessage', this._onMsg)
+    this.cp.on('exit', this._onGone)
+    this.cp.on('disconnect', this._onGone)
+  }
+
+  _unlisten() {
+    this.cp.removeListener('internalMessage', this._onMsg)
+    this.cp.removeListener('exit', this._onGone)
+    this.cp.removeListener('disconnect', this._onGone)
+  }
+}
+
+function onSendDone() {}
+function keepAlive() {}
+
+/** This process's link to its parent process (child process or cluster worker side). */
+class ParentProcessLink extends Link {
+  constructor() {
+    super(process, true)
+    this._onMsg = (m) => this._deliver(m)
+    this._onGone = () => this.lost()
+  }
+
+  _send(env) {
+    if (!process.connected) {
+      this.lost()
+      return false
+    }
+    return process.send(env, onSendDone)
+  }
+
+  _listen() {
+    process.on('internalMessage', this._onMsg)
+    process.on('disconnect', this._onGone)
+    // A 'message' listener is what keeps the IPC channel referenced, so a connected child stays
+    // alive like it would with the original; close() removes it and the child can exit.
+    process.on('message', keepAlive)
+  }
+
+  _unlisten() {
+    process.removeListener('internalMessage', this._onMsg)
+    process.removeListener('disconnect', this._onGone)
+    process.removeListener('message', keepAlive)
+  }
+}
+
+/** A BroadcastChannel link between a thread and a worker thread it started (either side). */
+class ThreadLink extends Link {
+  constructor(threadId, worker) {
+    super(worker || null, !worker)
+    this.name = `ipos:${threadId}`
+    this.worker = worker
+    this.bc = null
+    this._onMsg = (ev) => this._deliver(ev.data)
+    this._onGone = () => this.lost()
+  }
+
+  _send(env) {
+    this.bc.postMessage(env)
+    return true
+  }
+
+  _listen() {
+    this.bc = new wt.BroadcastChannel(this.name)
+    this.bc.onmessage = this._onMsg
+    if (this.worker) {
+      this.worker.on('exit', this._onGone)
+      // The worker's own liveness decides; our channel must not keep the parent alive.
+      this.bc.unref()
+    }
+  }
+
+  _unlisten() {
+    if (this.bc) {
+      this.bc.onmessage = null
+      this.bc.close()
+    }
+    if (this.worker) this.worker.removeListener('exit', this._onGone)
+  }
+}
+
+/** The link to this process's or thread's parent, or null when there is none. */
+function parentLink() {
+  if (!wt.isMainThread && wt.parentPort) return new ThreadLink(wt.threadId, null)
+  if (typeof process.send === 'function') return new ParentProcessLink()
+  return null
+}
+
+/** A link for `addProcess(target)`; throws a TypeError when the target has no IPC channel. */
+function childLink(target) {
+  if (target instanceof wt.Worker) return new ThreadLink(target.threadId, target)
+  // A cluster Worker wraps its ChildProcess in `.process`.
+  const cp = target && typeof target === 'object' && target.process && typeof target.process.send === 'function' && typeof target.process.on === 'function'
+    ? target.process
+    : target
+  if (!cp || typeof cp !== 'object' || typeof cp.on !== 'function' || typeof cp.send !== 'function') {
+    throw iposError(TypeError, 'ERR_IPOS_NO_IPC', 'Process must have an ipc channel. Activate by passing "stdio: [<stdin>, <stdout>, <stderr>, \'ipc\']" as an option (fork() has one by default; exec() and execFile() cannot have one).')
+  }
+  return new ChildProcessLink(cp, target)
+}
+
+module.exports = { parentLink, childLink, CMD, VERSION }
