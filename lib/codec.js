@@ -275,14 +275,16 @@ function decode(v, ctx) {
     return v
   }
   const tag = v[TAG]
-  if (tag === undefined) {
-    for (const k in v) {
-      const x = v[k]
-      if (typeof x === 'object' && x !== null) v[k] = decode(x, ctx)
-    }
-    return v
-  }
+  if (tag === undefined) return decodeProps(v, ctx)
   return decodeTag(tag, v.v, ctx)
+}
+
+function decodeProps(v, ctx) {
+  for (const k in v) {
+    const x = v[k]
+    if (typeof x === 'object' && x !== null) v[k] = decode(x, ctx)
+  }
+  return v
 }
 
 function decodeTag(tag, d, ctx) {
@@ -302,7 +304,7 @@ function decodeTag(tag, d, ctx) {
       for (const x of d) s.add(decode(x, ctx))
       return s
     }
-    case 'o': return decode(d, ctx)
+    case 'o': return decodeProps(d, ctx)
     case 'N': {
       const o = Object.create(null)
       for (const k of Object.keys(d)) o[k] = decode(d[k], ctx)

@@ -152,7 +152,7 @@ impl MapKey {
 /// A Map key or Set member as JS stores it: `Map#set(-0, x)` stores the key +0.
 pub fn normalize_key(v: Value) -> Value {
     match v {
-        Value::Num(f) if f == 0.0 => Value::Num(0.0),
+        Value::Num(f) if f.is_sign_negative() && f == 0.0 => Value::Num(0.0),
         v => v,
     }
 }

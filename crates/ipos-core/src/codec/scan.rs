@@ -1,0 +1,72 @@
+//! A byte scan for JSON nesting depth. It runs before any parsing so a frame like 200,000 `[`
+//! is refused in microseconds, without recursion, before serde_json (whose recursion limit we
+//! disable) ever sees it.
+
+/// Maximum nesting of `[` and `{` outside strings. Does not validate the JSON.
+pub fn json_depth(s: &str) -> usize {
+    scan(s.as_bytes(), usize::MAX).1
+}
+
+/// True if the nesting of `s` exceeds `limit`; stops at the first level past it.
+pub fn json_depth_exceeds(s: &str, limit: usize) -> bool {
+    scan(s.as_bytes(), limit).0
+}
+
+fn scan(b: &[u8], limit: usize) -> (bool, usize) {
+    let mut depth = 0usize;
+    let mut max = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                // Skip the string; a backslash always escapes exactly the next byte.
+                i += 1;
+                while i < b.len() {
+                    match b[i] {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    max = depth;
+                    if max > limit {
+                        return (true, max);
+                    }
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    (false, max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_outside_strings() {
+        assert_eq!(json_depth("1"), 0);
+        assert_eq!(json_depth("[]"), 1);
+        assert_eq!(json_depth(r#"[{"a":[1]},[]]"#), 3);
+        assert_eq!(json_depth(r#"["[[[[\"[["]"#), 1);
+        assert_eq!(json_depth(r#"{"a\\":"[["}"#), 1);
+        assert!(json_depth_exceeds("[[[]]]", 2));
+        assert!(!json_depth_exceeds("[[[]]]", 3));
+    }
+
+    #[test]
+    fn deep_input_is_fast() {
+        let s = "[".repeat(200_000);
+        let t = std::time::Instant::now();
+        assert!(json_depth_exceeds(&s, 3008));
+        assert_eq!(json_depth(&s), 200_000);
+        assert!(t.elapsed().as_millis() < 200);
+    }
+}

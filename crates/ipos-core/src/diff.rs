@@ -1,0 +1,273 @@
+//! Diff: the ops that turn one value into another exactly, key order included. Used for `r`
+//! (a reset ships only what changed) and for rebase patches. Unchanged subtrees are skipped with
+//! `Rc::ptr_eq` (inside `same`), so diffing two states that share structure costs what changed.
+
+use std::rc::Rc;
+
+use crate::op::Op;
+use crate::path::Seg;
+use crate::value::{same, MapEntries, Obj, SetMembers, Value};
+
+/// How the node being diffed is replaced when it cannot be patched in place.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// The field itself: `c`.
+    Field,
+    /// An object property or array element: `s` at the path.
+    Prop,
+    /// A Map value: `ms` on the parent path with the last segment as key.
+    MapValue,
+}
+
+/// Ops turning field `key` from `old` into `new` (`None` = the field does not exist).
+pub fn diff(key: &str, old: Option<&Value>, new: Option<&Value>) -> Vec<Op> {
+    let mut out = Vec::new();
+    match (old, new) {
+        (None, None) => {}
+        (Some(_), None) => out.push(Op::Remove { key: key.to_string() }),
+        (None, Some(n)) => out.push(Op::Create {
+            key: key.to_string(),
+            value: n.clone(),
+        }),
+        (Some(o), Some(n)) => diff_at(key, &mut Vec::new(), o, n, &mut out),
+    }
+    out
+}
+
+/// Appends ops turning the value at `path` (a value that exists in field `key`) from `old` into
+/// `new`. An empty path is the field itself. The container holding the value decides how it is
+/// replaced, so `path`'s last segment must have been produced for that container: pass
+/// `in_map = true` when it is a Map key.
+pub fn diff_in(key: &str, path: &mut Vec<Seg>, in_map: bool, old: &Value, new: &Value, out: &mut Vec<Op>) {
+    let slot = if path.is_empty() {
+        Slot::Field
+    } else if in_map {
+        Slot::MapValue
+    } else {
+        Slot::Prop
+    };
+    Differ { key, out }.node(path, slot, old, new);
+}
+
+fn diff_at(key: &str, path: &mut Vec<Seg>, old: &Value, new: &Value, out: &mut Vec<Op>) {
+    Differ { key, out }.node(path, Slot::Field, old, new);
+}
+
+struct Differ<'a> {
+    key: &'a str,
+    out: &'a mut Vec<Op>,
+}
+
+/// True if appending `added` keys after the `kept` ones (in `new`'s order) reproduces `new`'s
+/// order: kept keys keep their relative order from `old`, and every added key comes after them.
+fn order_ok(new_positions_in_old: impl Iterator<Item = Option<usize>>) -> bool {
+    let mut last = None;
+    let mut seen_added = false;
+    for p in new_positions_in_old {
+        match p {
+            Some(i) => {
+                if seen_added || last.is_some_and(|l| i < l) {
+                    return false;
+                }
+                last = Some(i);
+            }
+            None => seen_added = true,
+        }
+    }
+    true
+}
+
+impl Differ<'_> {
+    fn key(&self) -> String {
+        self.key.to_string()
+    }
+
+    fn replace(&mut self, path: &[Seg], slot: Slot, new: &Value) {
+        let key = self.key();
+        let value = new.clone();
+        self.out.push(match slot {
+            Slot::Field => Op::Create { key, value },
+            Slot::Prop => Op::Set {
+                key,
+                path: path.to_vec(),
+                value,
+            },
+            Slot::MapValue => {
+                let (k, parent) = path.split_last().expect("a Map value has a key segment");
+                Op::MapSet {
+                    key,
+                    path: parent.to_vec(),
+                    map_key: k.clone(),
+                    value,
+                }
+            }
+        });
+    }
+
+    fn node(&mut self, path: &mut Vec<Seg>, slot: Slot, old: &Value, new: &Value) {
+        if same(old, new) {
+            return;
+        }
+        let patched = match (old, new) {
+            (Value::Object(a), Value::Object(b)) if a.null_proto == b.null_proto => self.object(path, a, b),
+            (Value::Array(a), Value::Array(b)) => {
+                self.array(path, a, b);
+                true
+            }
+            (Value::Map(a), Value::Map(b)) => self.map(path, a, b),
+            (Value::Set(a), Value::Set(b)) => self.set(path, a, b),
+            _ => false,
+        };
+        if !patched {
+            self.replace(path, slot, new);
+        }
+    }
+
+    fn object(&mut self, path: &mut Vec<Seg>, a: &Obj, b: &Obj) -> bool {
+        let kept = b.map.keys().filter(|k| a.map.contains_key(*k)).count();
+        if kept == 0 && !a.map.is_empty() {
+            return false; // nothing in common: one replacement is smaller
+        }
+        if !order_ok(b.map.keys().map(|k| a.map.get_index_of(k))) {
+            return false;
+        }
+        for k in a.map.keys().filter(|k| !b.map.contains_key(*k)) {
+            path.push(Seg::Key(k.clone()));
+            self.out.push(Op::Delete {
+                key: self.key(),
+                path: path.clone(),
+            });
+            path.pop();
+        }
+        for (k, nv) in &b.map {
+            path.push(Seg::Key(k.clone()));
+            match a.map.get(k) {
+                Some(ov) => self.node(path, Slot::Prop, ov, nv),
+                None => self.out.push(Op::Set {
+                    key: self.key(),
+                    path: path.clone(),
+                    value: nv.clone(),
+                }),
+            }
+            path.pop();
+        }
+        true
+    }
+
+    fn array(&mut self, path: &mut Vec<Seg>, a: &[Value], b: &[Value]) {
+        let min = a.len().min(b.len());
+        let pre = a.iter().zip(b).take_while(|(x, y)| same(x, y)).count();
+        let suf = a[pre..]
+            .iter()
+            .rev()
+            .zip(b[pre..].iter().rev())
+            .take(min - pre)
+            .take_while(|(x, y)| same(x, y))
+            .count();
+        let (am, bm) = (&a[pre..a.len() - suf], &b[pre..b.len() - suf]);
+        if am.len() == bm.len() {
+            for (i, (x, y)) in am.iter().zip(bm).enumerate() {
+                path.push(Seg::index(pre + i));
+                match (x, y) {
+                    (Value::Hole, Value::Hole) => {}
+                    (_, Value::Hole) => self.out.push(Op::Delete {
+                        key: self.key(),
+                        path: path.clone(),
+                    }),
+                    (Value::Hole, y) => self.out.push(Op::Set {
+                        key: self.key(),
+                        path: path.clone(),
+                        value: y.clone(),
+                    }),
+                    (x, y) => self.node(path, Slot::Prop, x, y),
+                }
+                path.pop();
+            }
+            return;
+        }
+        // JS `splice` cannot insert holes: insert undefined, then punch the holes with `d`.
+        let items = bm
+            .iter()
+            .map(|v| if matches!(v, Value::Hole) { Value::Undefined } else { v.clone() })
+            .collect();
+        self.out.push(Op::Splice {
+            key: self.key(),
+            path: path.clone(),
+            index: pre,
+            delete: am.len(),
+            items,
+        });
+        for (i, _) in bm.iter().enumerate().filter(|(_, v)| matches!(v, Value::Hole)) {
+            path.push(Seg::index(pre + i));
+            self.out.push(Op::Delete {
+                key: self.key(),
+                path: path.clone(),
+            });
+            path.pop();
+        }
+    }
+
+    fn map(&mut self, path: &mut Vec<Seg>, a: &Rc<MapEntries>, b: &Rc<MapEntries>) -> bool {
+        // Object keys have no identity across processes: such Maps are replaced whole.
+        if a.keys().chain(b.keys()).any(|k| k.is_obj()) {
+            return false;
+        }
+        let kept = b.keys().filter(|k| a.contains_key(*k)).count();
+        if (kept == 0 && !a.is_empty()) || !order_ok(b.keys().map(|k| a.get_index_of(k))) {
+            return false;
+        }
+        for (_, (kv, _)) in a.iter().filter(|(k, _)| !b.contains_key(*k)) {
+            self.out.push(Op::MapDelete {
+                key: self.key(),
+                path: path.clone(),
+                map_key: Seg::of_key(kv),
+            });
+        }
+        for (k, (kv, nv)) in b.iter() {
+            match a.get(k) {
+                Some((_, ov)) => {
+                    path.push(Seg::of_key(kv));
+                    self.node(path, Slot::MapValue, ov, nv);
+                    path.pop();
+                }
+                None => self.out.push(Op::MapSet {
+                    key: self.key(),
+                    path: path.clone(),
+                    map_key: Seg::of_key(kv),
+                    value: nv.clone(),
+                }),
+            }
+        }
+        true
+    }
+
+    fn set(&mut self, path: &[Seg], a: &Rc<SetMembers>, b: &Rc<SetMembers>) -> bool {
+        // An object member cannot be patched in place (its position is not stable under `sa`).
+        if a.keys().chain(b.keys()).any(|k| k.is_obj()) {
+            return false;
+        }
+        let kept = b.keys().filter(|k| a.contains_key(*k)).count();
+        if (kept == 0 && !a.is_empty()) || !order_ok(b.keys().map(|k| a.get_index_of(k))) {
+            return false;
+        }
+        for (_, m) in a.iter().filter(|(k, _)| !b.contains_key(*k)) {
+            self.out.push(Op::SetDelete {
+                key: self.key(),
+                path: path.to_vec(),
+                member: Seg::of_key(m),
+            });
+        }
+        for (_, m) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
+            self.out.push(Op::SetAdd {
+                key: self.key(),
+                path: path.to_vec(),
+                value: m.clone(),
+            });
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+#[path = "diff_tests.rs"]
+mod tests;

@@ -1,0 +1,389 @@
+//! Ops: the intent-level changes of PROTOCOL.md, decoded from and encoded to their wire arrays.
+
+use serde_json::Value as J;
+
+use crate::codec::{encode_value, write_js_number, write_str, Decoder};
+use crate::error::{self, is_reserved, CoreError};
+use crate::path::{describe, num_index, Seg};
+use crate::value::Value;
+
+/// One op. `key` is the field; `path` leads from the field's value to the container acted on
+/// (for `Set`/`Delete`/`Assign`: down to and including the property).
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// `c`: create or overwrite a field.
+    Create { key: String, value: Value },
+    /// `x`: remove a field.
+    Remove { key: String },
+    /// `s`: set an object key, array index or array `length`.
+    Set { key: String, path: Vec<Seg>, value: Value },
+    /// `d`: delete an object key or array element (leaving a hole).
+    Delete { key: String, path: Vec<Seg> },
+    /// `p`: array splice.
+    Splice {
+        key: String,
+        path: Vec<Seg>,
+        index: usize,
+        delete: usize,
+        items: Vec<Value>,
+    },
+    /// `ms`: `Map#set`.
+    MapSet {
+        key: String,
+        path: Vec<Seg>,
+        map_key: Seg,
+        value: Value,
+    },
+    /// `md`: `Map#delete`.
+    MapDelete { key: String, path: Vec<Seg>, map_key: Seg },
+    /// `sa`: `Set#add`.
+    SetAdd { key: String, path: Vec<Seg>, value: Value },
+    /// `sd`: `Set#delete`.
+    SetDelete { key: String, path: Vec<Seg>, member: Seg },
+    /// `cl`: `Map#clear` / `Set#clear`.
+    Clear { key: String, path: Vec<Seg> },
+    /// `r` (local only): this path now holds this value; the core turns it into a diff.
+    Assign { key: String, path: Vec<Seg>, value: Value },
+}
+
+impl Op {
+    /// The field the op acts on.
+    pub fn key(&self) -> &str {
+        match self {
+            Op::Create { key, .. }
+            | Op::Remove { key }
+            | Op::Set { key, .. }
+            | Op::Delete { key, .. }
+            | Op::Splice { key, .. }
+            | Op::MapSet { key, .. }
+            | Op::MapDelete { key, .. }
+            | Op::SetAdd { key, .. }
+            | Op::SetDelete { key, .. }
+            | Op::Clear { key, .. }
+            | Op::Assign { key, .. } => key,
+        }
+    }
+
+    /// The path, empty for field-level ops.
+    pub fn path(&self) -> &[Seg] {
+        match self {
+            Op::Create { .. } | Op::Remove { .. } => &[],
+            Op::Set { path, .. }
+            | Op::Delete { path, .. }
+            | Op::Splice { path, .. }
+            | Op::MapSet { path, .. }
+            | Op::MapDelete { path, .. }
+            | Op::SetAdd { path, .. }
+            | Op::SetDelete { path, .. }
+            | Op::Clear { path, .. }
+            | Op::Assign { path, .. } => path,
+        }
+    }
+
+    /// The wire name of the op.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::Create { .. } => "c",
+            Op::Remove { .. } => "x",
+            Op::Set { .. } => "s",
+            Op::Delete { .. } => "d",
+            Op::Splice { .. } => "p",
+            Op::MapSet { .. } => "ms",
+            Op::MapDelete { .. } => "md",
+            Op::SetAdd { .. } => "sa",
+            Op::SetDelete { .. } => "sd",
+            Op::Clear { .. } => "cl",
+            Op::Assign { .. } => "r",
+        }
+    }
+}
+
+fn arity(kind: &str) -> Option<usize> {
+    Some(match kind {
+        "x" => 2,
+        "c" | "d" | "cl" => 3,
+        "s" | "md" | "sa" | "sd" | "r" => 4,
+        "ms" => 5,
+        "p" => 6,
+        _ => return None,
+    })
+}
+
+/// Decodes the ops array of a batch or frame. `allow_assign` admits `r` (local batches only).
+pub fn decode_ops(j: &J, dec: &Decoder, allow_assign: bool) -> Result<Vec<Op>, CoreError> {
+    let Some(arr) = j.as_array() else {
+        return Err(CoreError::bad_frame("ops must be an array"));
+    };
+    arr.iter()
+        .enumerate()
+        .map(|(i, op)| decode_op(op, dec, allow_assign).map_err(|e| prefix(e, i)))
+        .collect()
+}
+
+fn prefix(mut e: CoreError, i: usize) -> CoreError {
+    e.message = format!("op {i}: {}", e.message);
+    e
+}
+
+/// Decodes one wire op.
+pub fn decode_op(j: &J, dec: &Decoder, allow_assign: bool) -> Result<Op, CoreError> {
+    let shape = |what: &str| CoreError::bad_frame(what.to_string());
+    let a = j.as_array().ok_or_else(|| shape("an op is an array [kind, key, ...]"))?;
+    let kind = a.first().and_then(J::as_str).ok_or_else(|| shape("an op starts with its kind"))?;
+    let n = arity(kind).filter(|_| kind != "r" || allow_assign);
+    let n = n.ok_or_else(|| shape(&format!("unknown op kind `{kind}`")))?;
+    if a.len() != n {
+        return Err(shape(&format!("op `{kind}` has {n} elements, not {}", a.len())));
+    }
+    let key = a[1].as_str().ok_or_else(|| shape("the field name must be a string"))?;
+    if is_reserved(key) {
+        return Err(CoreError::new(
+            error::RESERVED_KEY,
+            format!("`{key}` cannot be a field name"),
+        ));
+    }
+    let key = key.to_string();
+    if kind == "c" {
+        let value = dec.value(&a[2], 0).map_err(|e| e.into_core(&describe(&key, &[], None)))?;
+        return Ok(Op::Create { key, value });
+    }
+    if kind == "x" {
+        return Ok(Op::Remove { key });
+    }
+    let raw_path = a[2].as_array().ok_or_else(|| shape("a path must be an array"))?;
+    if raw_path.len() > dec.max_depth {
+        return Err(CoreError::new(
+            error::TOO_DEEP,
+            format!("a path of {} segments is deeper than maxDepth ({})", raw_path.len(), dec.max_depth),
+        ));
+    }
+    let mut path = Vec::with_capacity(raw_path.len());
+    for s in raw_path {
+        let seg = dec.seg(s, 0).map_err(|e| e.into_core(&describe(&key, &path, None)))?;
+        path.push(seg);
+    }
+    let at = |segs: &[Seg]| describe(&key, segs, None);
+    // Values sit inside `path.len()` containers for s/r, one more where the path names the
+    // container itself.
+    let inner = path.len() + 1;
+    let val = |j: &J, depth: usize| dec.value(j, depth).map_err(|e| e.into_core(&at(&path)));
+    Ok(match kind {
+        "s" | "d" if path.is_empty() => return Err(shape(&format!("op `{kind}` needs a non-empty path"))),
+        "s" => {
+            let value = val(&a[3], path.len())?;
+            Op::Set { key, path, value }
+        }
+        "r" => {
+            let value = val(&a[3], path.len())?;
+            Op::Assign { key, path, value }
+        }
+        "d" => Op::Delete { key, path },
+        "cl" => Op::Clear { key, path },
+        "p" => {
+            let int = |j: &J, what: &str| {
+                j.as_f64()
+                    .and_then(num_index)
+                    .ok_or_else(|| shape(&format!("splice {what} must be a non-negative integer")))
+            };
+            let index = int(&a[3], "index")?;
+            let delete = int(&a[4], "deleteCount")?;
+            let raw = a[5].as_array().ok_or_else(|| shape("splice items must be an array"))?;
+            let mut items = Vec::with_capacity(raw.len());
+            for (i, x) in raw.iter().enumerate() {
+                // `splice(i, n, ...items)` turns a hole into undefined; so does the core.
+                let v = dec.element(x, inner).map_err(|e| e.into_core(&format!("{} (item {i})", at(&path))))?;
+                items.push(if matches!(v, Value::Hole) { Value::Undefined } else { v });
+            }
+            Op::Splice { key, path, index, delete, items }
+        }
+        "ms" => {
+            let map_key = dec.seg(&a[3], inner).map_err(|e| e.into_core(&at(&path)))?;
+            let value = val(&a[4], inner)?;
+            Op::MapSet { key, path, map_key, value }
+        }
+        "md" => {
+            let map_key = dec.seg(&a[3], inner).map_err(|e| e.into_core(&at(&path)))?;
+            Op::MapDelete { key, path, map_key }
+        }
+        "sa" => {
+            let value = val(&a[3], inner)?;
+            Op::SetAdd { key, path, value }
+        }
+        _ => {
+            let member = dec.seg(&a[3], inner).map_err(|e| e.into_core(&at(&path)))?;
+            Op::SetDelete { key, path, member }
+        }
+    })
+}
+
+/// Appends the wire form of a path segment.
+pub fn encode_seg(seg: &Seg, out: &mut String) {
+    match seg {
+        Seg::Key(s) => write_str(s, out),
+        Seg::Num(f) if f.is_finite() && !(*f == 0.0 && f.is_sign_negative()) => write_js_number(*f, out),
+        Seg::Num(f) => encode_value(&Value::Num(*f), out),
+        Seg::Other(v) => encode_value(v, out),
+        Seg::Pos(p) => {
+            out.push_str(r##"{"~":"#","v":"##);
+            out.push_str(&p.to_string());
+            out.push('}');
+        }
+    }
+}
+
+fn encode_path(path: &[Seg], out: &mut String) {
+    out.push('[');
+    for (i, s) in path.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        encode_seg(s, out);
+    }
+    out.push(']');
+}
+
+/// Appends the wire form of one op.
+pub fn encode_op(op: &Op, out: &mut String) {
+    out.push_str("[\"");
+    out.push_str(op.kind());
+    out.push_str("\",");
+    write_str(op.key(), out);
+    match op {
+        Op::Create { value, .. } => {
+            out.push(',');
+            encode_value(value, out);
+        }
+        Op::Remove { .. } => {}
+        _ => {
+            out.push(',');
+            encode_path(op.path(), out);
+        }
+    }
+    match op {
+        Op::Set { value, .. } | Op::SetAdd { value, .. } | Op::Assign { value, .. } => {
+            out.push(',');
+            encode_value(value, out);
+        }
+        Op::Splice { index, delete, items, .. } => {
+            out.push_str(&format!(",{index},{delete},["));
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                encode_value(x, out);
+            }
+            out.push(']');
+        }
+        Op::MapSet { map_key, value, .. } => {
+            out.push(',');
+            encode_seg(map_key, out);
+            out.push(',');
+            encode_value(value, out);
+        }
+        Op::MapDelete { map_key: s, .. } | Op::SetDelete { member: s, .. } => {
+            out.push(',');
+            encode_seg(s, out);
+        }
+        _ => {}
+    }
+    out.push(']');
+}
+
+/// Appends a JSON array of ops.
+pub fn encode_ops(ops: &[Op], out: &mut String) {
+    out.push('[');
+    for (i, op) in ops.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        encode_op(op, out);
+    }
+    out.push(']');
+}
+
+/// The JSON array of `ops` as a new string.
+pub fn ops_to_json(ops: &[Op]) -> String {
+    let mut out = String::new();
+    encode_ops(ops, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::same;
+
+    const DEC: Decoder = Decoder { max_depth: 1000, functions: false };
+
+    fn round(text: &str) -> String {
+        let j: J = serde_json::from_str(text).unwrap();
+        ops_to_json(&decode_ops(&j, &DEC, true).unwrap())
+    }
+
+    fn err(text: &str) -> CoreError {
+        let j: J = serde_json::from_str(text).unwrap();
+        decode_ops(&j, &DEC, false).unwrap_err()
+    }
+
+    #[test]
+    fn every_kind_round_trips() {
+        let t = r##"[["c","a",{"x":1}],["x","a"],["s","a",["b",0,"length"],3],["d","a",["b"]],["p","a",["l"],1,2,[1,{"~":"u"}]],["ms","a",[],{"~":"#","v":2},null],["md","a",[],{"~":"B","v":"5"}],["sa","a",[],[1]],["sd","a",[],{"~":"n","v":"NaN"}],["cl","a",[]],["r","a",[],1.5]]"##;
+        assert_eq!(round(t), t);
+    }
+
+    #[test]
+    fn holes_in_splice_items_become_undefined() {
+        assert_eq!(round(r#"[["p","a",[],0,0,[{"~":"_"}]]]"#), r#"[["p","a",[],0,0,[{"~":"u"}]]]"#);
+    }
+
+    #[test]
+    fn shape_errors() {
+        for t in [
+            r#"{}"#,
+            r#"[1]"#,
+            r#"[["z","a"]]"#,
+            r#"[["c","a"]]"#,
+            r#"[["c",1,2]]"#,
+            r#"[["s","a","b",1]]"#,
+            r#"[["s","a",[],1]]"#,
+            r#"[["p","a",[],-1,0,[]]]"#,
+            r#"[["p","a",[],0,1.5,[]]]"#,
+            r#"[["p","a",[],0,0,{}]]"#,
+            r#"[["r","a",[],1]]"#,
+        ] {
+            assert_eq!(err(t).code, error::BAD_FRAME, "{t}");
+        }
+        assert_eq!(err(r#"[["c","__proto__",1]]"#).code, error::RESERVED_KEY);
+        assert_eq!(err(r#"[["s","a",["b"],{"~":"_"}]]"#).code, error::BAD_VALUE);
+        assert_eq!(err(r#"[["s","a",["b"],{"~":"F","v":"x"}]]"#).code, error::FUNCTIONS_DISABLED);
+        let e = err(r#"[["ok","a"],["s","a",["b",1,"c"],{"d":{"__proto__":1}}]]"#);
+        assert_eq!(e.code, error::BAD_FRAME);
+        let e = err(r#"[["x","a"],["s","a",["b",1,"c"],{"d":{"__proto__":1}}]]"#);
+        assert_eq!(e.code, error::RESERVED_KEY);
+        assert!(e.message.contains("op 1") && e.message.contains("a.b[1].c.d"), "{}", e.message);
+    }
+
+    #[test]
+    fn depth_counts_the_path() {
+        let dec = Decoder { max_depth: 3, functions: false };
+        let ok: J = serde_json::from_str(r#"[["s","a",["x","y"],[1]],["p","a",["x"],0,0,[[1]]]]"#).unwrap();
+        assert!(decode_ops(&ok, &dec, false).is_ok());
+        for t in [r#"[["s","a",["x","y"],[[1]]]]"#, r#"[["p","a",["x","y"],0,0,[[1]]]]"#, r#"[["d","a",[1,2,3,4]]]"#] {
+            let j: J = serde_json::from_str(t).unwrap();
+            assert_eq!(decode_ops(&j, &dec, false).unwrap_err().code, error::TOO_DEEP, "{t}");
+        }
+    }
+
+    #[test]
+    fn segments_keep_their_wire_type() {
+        let j: J = serde_json::from_str(r#"[["ms","m",["k",3,{"~":"n","v":"-0"},null],[],1]]"#).unwrap();
+        let ops = decode_ops(&j, &DEC, false).unwrap();
+        let Op::MapSet { path, map_key, value, .. } = &ops[0] else { panic!() };
+        assert!(matches!(path[0], Seg::Key(_)) && matches!(path[1], Seg::Num(_)));
+        assert!(matches!(path[2], Seg::Num(f) if f == 0.0 && f.is_sign_negative()));
+        assert!(matches!(path[3], Seg::Other(Value::Null)));
+        assert!(matches!(map_key, Seg::Other(Value::Array(_))));
+        assert!(same(value, &Value::Num(1.0)));
+        assert_eq!(ops_to_json(&ops), r#"[["ms","m",["k",3,{"~":"n","v":"-0"},null],[],1]]"#);
+    }
+}
