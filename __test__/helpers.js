@@ -3,6 +3,8 @@
 const path = require('path')
 const v8 = require('v8')
 const { fork } = require('child_process')
+const cluster = require('cluster')
+const { Worker } = require('worker_threads')
 const IPOS = require('..')
 const { raw } = require('../lib/proxy')
 const classes = require('./fixtures/classes')
@@ -10,14 +12,24 @@ const classes = require('./fixtures/classes')
 for (const c of Object.values(classes)) IPOS.registerClass(c)
 
 const PEER = path.join(__dirname, 'fixtures', 'peer.js')
+const THREAD_PEER = path.join(__dirname, 'fixtures', 'thread-peer.js')
 let nextId = 0
 
 /** Forks a peer; `call(code)` runs code in it and resolves with the (v8-cloned) result. */
-function spawnPeer({ opts, env, noInit, script } = {}) {
-  const child = fork(script || PEER, [], {
-    env: { ...process.env, IPOS_OPTS: opts ? JSON.stringify(opts) : '', IPOS_NO_INIT: noInit ? '1' : '' },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  })
+function spawnPeer({ opts, noInit, kind = 'fork' } = {}) {
+  const env = { ...process.env, IPOS_OPTS: opts ? JSON.stringify(opts) : '', IPOS_NO_INIT: noInit ? '1' : '' }
+  let child
+  if (kind === 'thread') {
+    child = new Worker(THREAD_PEER, { env })
+    child.send = child.postMessage.bind(child)
+    child.kill = () => child.terminate()
+  } else if (kind === 'cluster') {
+    cluster.setupPrimary({ exec: PEER, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    child = cluster.fork(env)
+    child.kill = (sig) => child.process.kill(sig)
+  } else {
+    child = fork(PEER, [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  }
   const calls = new Map()
   const up = new Promise((resolve) => {
     child.on('message', (msg) => {
@@ -42,7 +54,16 @@ function spawnPeer({ opts, env, noInit, script } = {}) {
       child.send({ type: 'call', id, code })
     })
   }
-  return { child, call, up, kill: () => child.kill('SIGKILL') }
+  /** Forks a grandchild under `peer`; returns a `call` that runs code in it. */
+  async function spawnChild(options) {
+    const id = ++nextId
+    await call(`const { spawnPeer } = require('../helpers'); const p = spawnPeer(${JSON.stringify(options || {})}); globalThis.sub${id} = p; await p.up; await ipos.addProcess(p.child); return true`)
+    return {
+      call: (code) => call(`return await sub${id}.call(${JSON.stringify(code)})`),
+      kill: () => call(`sub${id}.kill(); return true`),
+    }
+  }
+  return { child, call, up, spawnChild, kill: () => child.kill('SIGKILL') }
 }
 
 /** Resolves when `fn()` returns truthy (polled), or rejects after `ms`. */

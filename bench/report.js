@@ -134,7 +134,7 @@ function targets(summary) {
 
 function markdown({ meta, scenarios, summary, results }) {
   const out = []
-  out.push(`Measured ${meta.date} on ${meta.cpu} (${meta.cpus} cores), Node ${meta.node}; ${meta.mode} sizes, median of ${meta.roundsDone} round${meta.roundsDone === 1 ? '' : 's'} (implementations alternate within each round; every cell is a fresh parent and child process). Wire bytes come from a separate metered pass.`)
+  out.push(`Measured ${meta.date} on ${meta.cpu} (${meta.cpus} cores), Node ${meta.node}, ipos from ${meta.ipos}; ${meta.mode} sizes, median of ${meta.roundsDone} round${meta.roundsDone === 1 ? '' : 's'} (implementations alternate within each round; every cell is a fresh parent and child process). Wire bytes come from a separate metered pass.`)
   out.push('')
   out.push('Ratios divide this row by the reference: above 1 is faster for ops/s, below 1 is faster for times. Spread is ±half the min–max range over rounds.')
   for (const [sid, scn] of Object.entries(scenarios)) {
@@ -145,9 +145,9 @@ function markdown({ meta, scenarios, summary, results }) {
     out.push(`${scn.describe(meta.params)}.`)
     out.push('')
     out.push(table(scn, summary[sid], meta.params))
-    for (const t of results.filter((r) => r.scenario === sid)) out.push(`\n${t.result} — ${t.target} (${t.detail})`)
-    const errors = Object.entries(summary[sid]).filter(([, s]) => s.error)
-    for (const [impl, s] of errors) out.push(`\n> ${impl}: ${s.error}`)
+    const lines = results.filter((r) => r.scenario === sid).map((t) => `- **${t.result}** ${t.target} (${t.detail})`)
+    for (const [impl, s] of Object.entries(summary[sid])) if (s.error) lines.push(`- ${impl} failed: \`${s.error}\``)
+    if (lines.length) out.push('', ...lines)
   }
   return out.join('\n') + '\n'
 }

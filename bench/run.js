@@ -13,7 +13,7 @@
 const fs = require('fs')
 const os = require('os')
 const path = require('path')
-const { spawn } = require('child_process')
+const { spawn, execFileSync } = require('child_process')
 const { SCENARIOS, SIZES } = require('./scenarios')
 const { summarise, targets, markdown, IMPLS } = require('./report')
 
@@ -106,6 +106,19 @@ function lastLines(s) {
 
 // ---- the schedule ------------------------------------------------------------------------
 
+/** Which ipos was measured: the checkout (with its git commit) or BENCH_IPOS_PATH. */
+function iposSource() {
+  if (process.env.BENCH_IPOS_PATH) return `BENCH_IPOS_PATH=${process.env.BENCH_IPOS_PATH}`
+  const root = path.join(__dirname, '..')
+  const git = (args) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  try {
+    const dirty = git(['status', '--porcelain', '--', 'lib', 'src', 'crates', 'index.js']) !== ''
+    return `the checkout at ${git(['rev-parse', '--short', 'HEAD'])}${dirty ? ' + uncommitted changes' : ''}`
+  } catch {
+    return 'the checkout'
+  }
+}
+
 function rotate(list, by) {
   const k = by % list.length
   return [...list.slice(k), ...list.slice(0, k)]
@@ -187,6 +200,7 @@ async function main() {
   const meta = {
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
     node: process.version,
+    ipos: iposSource(),
     cpu: os.cpus()[0] ? os.cpus()[0].model.trim() : 'unknown CPU',
     cpus: os.cpus().length,
     mode,

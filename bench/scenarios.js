@@ -101,7 +101,7 @@ const SCENARIOS = {
   D: {
     title: 'D. ping-pong latency',
     kind: 'latency',
-    describe: (p) => `parent sets \`ping.v = i\`, the child observes it (change event) and sets \`pong.v = i\`, the parent observes that; ${p.rtt.toLocaleString('en-US')} round trips after ${p.warmup} warm-up`,
+    describe: (p) => `parent sets \`ping.v = i\`, the child observes it and sets \`pong.v = i\`, the parent observes that; ${p.rtt.toLocaleString('en-US')} round trips after ${p.warmup} warm-up. ipos observes with its 'change' event, the baselines with a callback after applying; the original has no change event, so it is observed through its own traffic on 'message' (its best case)`,
     fields: () => ({ ping: { v: 0 }, pong: { v: 0 } }),
     async parent(side, ctx) {
       const { rtt, warmup } = ctx.params

@@ -3,9 +3,11 @@
 // observes them with the 'change' event, and `flush()` waits until every peer applied them.
 
 // Loaded on first use so a broken build shows up as that cell's error, not as a crash of the run.
+// BENCH_IPOS_PATH points the bench at another build of the package (e.g. a copy made before a
+// change) without touching this checkout.
 let IPOS = null
 function load() {
-  if (IPOS === null) IPOS = require('../..')
+  if (IPOS === null) IPOS = require(process.env.BENCH_IPOS_PATH || '../..')
   return IPOS
 }
 

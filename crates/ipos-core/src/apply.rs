@@ -72,7 +72,11 @@ pub fn apply_op(fields: &mut Fields, op: &Op) -> Result<(), CoreError> {
     };
     let r = act(root, op);
     r.map_err(|f| {
-        let p = describe(key, &op.path()[..f.at.min(op.path().len())], fields.get(key));
+        let p = describe(
+            key,
+            &op.path()[..f.at.min(op.path().len())],
+            fields.get(key),
+        );
         CoreError::new(f.code, format!("`{p}`: {}", f.what))
     })
 }
@@ -87,7 +91,16 @@ fn unknown_field(key: &str) -> CoreError {
 fn act(root: &mut Value, op: &Op) -> R<()> {
     let path = op.path();
     let walk_len = match op {
-        Op::Set { .. } | Op::Delete { .. } | Op::Assign { .. } => path.len() - 1,
+        // Decoding guarantees a last segment; ops built in Rust might not have one.
+        Op::Set { .. } | Op::Delete { .. } | Op::Assign { .. } => {
+            path.len().checked_sub(1).ok_or_else(|| {
+                fail(
+                    error::BAD_PATH,
+                    0,
+                    format!("`{}` needs a non-empty path", op.kind()),
+                )
+            })?
+        }
         _ => path.len(),
     };
     let t = walk(root, &path[..walk_len])?;
@@ -96,29 +109,47 @@ fn act(root: &mut Value, op: &Op) -> R<()> {
         Op::Set { value, .. } => set(t, &path[at], value.clone(), at),
         Op::Assign { value, .. } => match t {
             Value::Map(m) => map_set(m, &path[at], value.clone(), at),
-            Value::Set(_) => Err(fail(error::BAD_PATH, at + 1, "a Set member cannot be replaced in place")),
+            Value::Set(_) => Err(fail(
+                error::BAD_PATH,
+                at + 1,
+                "a Set member cannot be replaced in place",
+            )),
             t => set(t, &path[at], value.clone(), at),
         },
         Op::Delete { .. } => delete(t, &path[at], at),
-        Op::Splice { index, delete, items, .. } => {
-            let Value::Array(a) = t else { return Err(not_a(t, "an array", at)) };
+        Op::Splice {
+            index,
+            delete,
+            items,
+            ..
+        } => {
+            let Value::Array(a) = t else {
+                return Err(not_a(t, "an array", at));
+            };
             let (index, delete) = (*index, *delete);
             if index > a.len() || delete > a.len() - index {
                 return Err(fail(
                     error::OUT_OF_RANGE,
                     at,
-                    format!("splice({index}, {delete}) is out of range for length {}", a.len()),
+                    format!(
+                        "splice({index}, {delete}) is out of range for length {}",
+                        a.len()
+                    ),
                 ));
             }
             Rc::make_mut(a).splice(index..index + delete, items.iter().cloned());
             Ok(())
         }
         Op::MapSet { map_key, value, .. } => {
-            let Value::Map(m) = t else { return Err(not_a(t, "a Map", at)) };
+            let Value::Map(m) = t else {
+                return Err(not_a(t, "a Map", at));
+            };
             map_set(m, map_key, value.clone(), at)
         }
         Op::MapDelete { map_key, .. } => {
-            let Value::Map(m) = t else { return Err(not_a(t, "a Map", at)) };
+            let Value::Map(m) = t else {
+                return Err(not_a(t, "a Map", at));
+            };
             let i = match map_key {
                 Seg::Pos(p) => Some(*p).filter(|p| *p < m.len()),
                 s => s.map_key().and_then(|k| m.get_index_of(&k)),
@@ -129,7 +160,9 @@ fn act(root: &mut Value, op: &Op) -> R<()> {
             Ok(())
         }
         Op::SetAdd { value, .. } => {
-            let Value::Set(s) = t else { return Err(not_a(t, "a Set", at)) };
+            let Value::Set(s) = t else {
+                return Err(not_a(t, "a Set", at));
+            };
             let v = normalize_key(value.clone());
             match MapKey::primitive(&v) {
                 Some(k) if s.contains_key(&k) => {}
@@ -143,7 +176,9 @@ fn act(root: &mut Value, op: &Op) -> R<()> {
             Ok(())
         }
         Op::SetDelete { member, .. } => {
-            let Value::Set(s) = t else { return Err(not_a(t, "a Set", at)) };
+            let Value::Set(s) = t else {
+                return Err(not_a(t, "a Set", at));
+            };
             let i = match member {
                 Seg::Pos(p) => Some(*p).filter(|p| *p < s.len()),
                 m => m.map_key().and_then(|k| s.get_index_of(&k)),
@@ -167,7 +202,11 @@ fn act(root: &mut Value, op: &Op) -> R<()> {
 }
 
 fn not_a(t: &Value, want: &str, at: usize) -> Fail {
-    fail(error::BAD_PATH, at, format!("is {}, not {want}", t.describe()))
+    fail(
+        error::BAD_PATH,
+        at,
+        format!("is {}, not {want}", t.describe()),
+    )
 }
 
 /// Follows `segs` down from `cur`, cloning shared containers on the way (copy-on-write) only
@@ -188,7 +227,9 @@ fn step<'a>(v: &'a mut Value, seg: &Seg, at: usize) -> R<&'a mut Value> {
                 return Err(missing("does not exist".into()));
             }
             let o = Rc::make_mut(o);
-            o.map.get_mut(k.as_ref()).ok_or_else(|| missing("does not exist".into()))
+            o.map
+                .get_mut(k.as_ref())
+                .ok_or_else(|| missing("does not exist".into()))
         }
         Value::Array(a) => {
             let i = array_index(seg, at)?;
@@ -204,12 +245,20 @@ fn step<'a>(v: &'a mut Value, seg: &Seg, at: usize) -> R<&'a mut Value> {
                 Seg::Pos(p) => Some(*p).filter(|p| *p < m.len()),
                 s => match s.map_key() {
                     Some(k) => m.get_index_of(&k),
-                    None => return Err(missing("an object key can only be named by position".into())),
+                    None => {
+                        return Err(missing(
+                            "an object key can only be named by position".into(),
+                        ))
+                    }
                 },
             };
-            let Some(i) = i else { return Err(missing("has no such key".into())) };
+            let Some(i) = i else {
+                return Err(missing("has no such key".into()));
+            };
             let m = Rc::make_mut(m);
-            m.get_index_mut(i).map(|(_, e)| &mut e.1).ok_or_else(|| missing("has no such key".into()))
+            m.get_index_mut(i)
+                .map(|(_, e)| &mut e.1)
+                .ok_or_else(|| missing("has no such key".into()))
         }
         Value::Set(s) => {
             let i = match seg {
@@ -218,13 +267,19 @@ fn step<'a>(v: &'a mut Value, seg: &Seg, at: usize) -> R<&'a mut Value> {
                 _ => None,
             };
             let Some(i) = i else {
-                return Err(fail(error::BAD_PATH, at, "is a Set: a path steps into it by position"));
+                return Err(fail(
+                    error::BAD_PATH,
+                    at,
+                    "is a Set: a path steps into it by position",
+                ));
             };
             if i >= s.len() {
                 return Err(missing(format!("is past the end (size {})", s.len())));
             }
             let s = Rc::make_mut(s);
-            s.get_index_mut(i).map(|(_, v)| v).ok_or_else(|| missing("is past the end".into()))
+            s.get_index_mut(i)
+                .map(|(_, v)| v)
+                .ok_or_else(|| missing("is past the end".into()))
         }
         v => Err(fail(
             error::BAD_PATH,
@@ -235,11 +290,19 @@ fn step<'a>(v: &'a mut Value, seg: &Seg, at: usize) -> R<&'a mut Value> {
 }
 
 fn obj_key(seg: &Seg, at: usize) -> R<std::borrow::Cow<'_, str>> {
-    let k = seg
-        .as_obj_key()
-        .ok_or_else(|| fail(error::BAD_PATH, at, "is an object: a path steps into it by string key"))?;
+    let k = seg.as_obj_key().ok_or_else(|| {
+        fail(
+            error::BAD_PATH,
+            at,
+            "is an object: a path steps into it by string key",
+        )
+    })?;
     if is_reserved(&k) {
-        return Err(fail(error::RESERVED_KEY, at + 1, format!("`{k}` cannot be an object key")));
+        return Err(fail(
+            error::RESERVED_KEY,
+            at + 1,
+            format!("`{k}` cannot be an object key"),
+        ));
     }
     Ok(k)
 }
@@ -249,7 +312,13 @@ fn array_index(seg: &Seg, at: usize) -> R<usize> {
         Seg::Num(_) | Seg::Key(_) => seg.as_index(),
         _ => None,
     }
-    .ok_or_else(|| fail(error::BAD_PATH, at, "is an array: a path steps into it by index"))
+    .ok_or_else(|| {
+        fail(
+            error::BAD_PATH,
+            at,
+            "is an array: a path steps into it by index",
+        )
+    })
 }
 
 fn set(t: &mut Value, last: &Seg, value: Value, at: usize) -> R<()> {
@@ -269,7 +338,10 @@ fn set(t: &mut Value, last: &Seg, value: Value, at: usize) -> R<()> {
                     return Err(fail(
                         error::OUT_OF_RANGE,
                         at + 1,
-                        format!("must be an integer from 0 to {} (length + {MAX_GAP})", a.len() + MAX_GAP),
+                        format!(
+                            "must be an integer from 0 to {} (length + {MAX_GAP})",
+                            a.len() + MAX_GAP
+                        ),
                     ));
                 };
                 if len != a.len() {
@@ -328,7 +400,11 @@ fn delete(t: &mut Value, last: &Seg, at: usize) -> R<()> {
 fn map_set(m: &mut Rc<MapEntries>, map_key: &Seg, value: Value, at: usize) -> R<()> {
     if let Seg::Pos(p) = map_key {
         if *p >= m.len() {
-            return Err(fail(error::BAD_PATH, at, format!("has no entry at position {p}")));
+            return Err(fail(
+                error::BAD_PATH,
+                at,
+                format!("has no entry at position {p}"),
+            ));
         }
         if let Some((_, e)) = Rc::make_mut(m).get_index_mut(*p) {
             e.1 = value;

@@ -48,55 +48,106 @@ fn err(init: &str, batch: &str) -> CoreError {
 
 const OBJ: &str = r#"[["c","o",{"a":1,"b":{"c":[1,2,3]}}]]"#;
 const ARR: &str = r#"[["c","l",[1,2,3]]]"#;
-const MAP: &str = r#"[["c","m",{"~":"M","v":[["a",{"x":1}],[[],{"y":2}],[{"~":"n","v":"NaN"},3]]}]]"#;
+const MAP: &str =
+    r#"[["c","m",{"~":"M","v":[["a",{"x":1}],[[],{"y":2}],[{"~":"n","v":"NaN"},3]]}]]"#;
 const SET: &str = r#"[["c","s",{"~":"S","v":[1,"a",{"k":[1]}]}]]"#;
 
 #[test]
 fn create_and_remove() {
-    assert_eq!(ok("[]", r#"[["c","a",1],["c","b",2],["c","a",3]]"#), r#"{"a":3,"b":2}"#);
+    assert_eq!(
+        ok("[]", r#"[["c","a",1],["c","b",2],["c","a",3]]"#),
+        r#"{"a":3,"b":2}"#
+    );
     assert_eq!(ok(OBJ, r#"[["x","o"]]"#), "{}");
     assert_eq!(err("[]", r#"[["x","o"]]"#).code, error::UNKNOWN_FIELD);
-    assert_eq!(err("[]", r#"[["s","o",["a"],1]]"#).code, error::UNKNOWN_FIELD);
+    assert_eq!(
+        err("[]", r#"[["s","o",["a"],1]]"#).code,
+        error::UNKNOWN_FIELD
+    );
 }
 
 #[test]
 fn set_on_objects_keeps_order() {
-    assert_eq!(ok(OBJ, r#"[["s","o",["a"],5]]"#), r#"{"o":{"a":5,"b":{"c":[1,2,3]}}}"#);
-    assert_eq!(ok(OBJ, r#"[["s","o",["z"],5]]"#), r#"{"o":{"a":1,"b":{"c":[1,2,3]},"z":5}}"#);
-    assert_eq!(ok(OBJ, r#"[["s","o",["b","c",1],{"~":"u"}]]"#), r#"{"o":{"a":1,"b":{"c":[1,{"~":"u"},3]}}}"#);
+    assert_eq!(
+        ok(OBJ, r#"[["s","o",["a"],5]]"#),
+        r#"{"o":{"a":5,"b":{"c":[1,2,3]}}}"#
+    );
+    assert_eq!(
+        ok(OBJ, r#"[["s","o",["z"],5]]"#),
+        r#"{"o":{"a":1,"b":{"c":[1,2,3]},"z":5}}"#
+    );
+    assert_eq!(
+        ok(OBJ, r#"[["s","o",["b","c",1],{"~":"u"}]]"#),
+        r#"{"o":{"a":1,"b":{"c":[1,{"~":"u"},3]}}}"#
+    );
     let e = err(OBJ, r#"[["s","o",["q","r"],1]]"#);
     assert_eq!(e.code, error::BAD_PATH);
     assert!(e.message.starts_with("`o.q`"), "{}", e.message);
     let e = err(OBJ, r#"[["s","o",["a","r"],1]]"#);
     assert_eq!(e.code, error::BAD_PATH);
-    assert!(e.message.contains("`o.a`") && e.message.contains("a number"), "{}", e.message);
-    assert_eq!(err(OBJ, r#"[["s","o",["__proto__"],1]]"#).code, error::RESERVED_KEY);
-    assert_eq!(err(OBJ, r#"[["s","o",["constructor","x"],1]]"#).code, error::RESERVED_KEY);
+    assert!(
+        e.message.contains("`o.a`") && e.message.contains("a number"),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        err(OBJ, r#"[["s","o",["__proto__"],1]]"#).code,
+        error::RESERVED_KEY
+    );
+    assert_eq!(
+        err(OBJ, r#"[["s","o",["constructor","x"],1]]"#).code,
+        error::RESERVED_KEY
+    );
 }
 
 #[test]
 fn set_on_arrays() {
     assert_eq!(ok(ARR, r#"[["s","l",[0],9]]"#), r#"{"l":[9,2,3]}"#);
     assert_eq!(ok(ARR, r#"[["s","l",["1"],9]]"#), r#"{"l":[1,9,3]}"#);
-    assert_eq!(ok(ARR, r#"[["s","l",[5],9]]"#), r#"{"l":[1,2,3,{"~":"_"},{"~":"_"},9]}"#);
+    assert_eq!(
+        ok(ARR, r#"[["s","l",[5],9]]"#),
+        r#"{"l":[1,2,3,{"~":"_"},{"~":"_"},9]}"#
+    );
     assert_eq!(ok(ARR, r#"[["s","l",["length"],1]]"#), r#"{"l":[1]}"#);
-    assert_eq!(ok(ARR, r#"[["s","l",["length"],4]]"#), r#"{"l":[1,2,3,{"~":"_"}]}"#);
+    assert_eq!(
+        ok(ARR, r#"[["s","l",["length"],4]]"#),
+        r#"{"l":[1,2,3,{"~":"_"}]}"#
+    );
     assert!(run(ARR, r#"[["s","l",[100002],1]]"#).is_ok());
-    assert_eq!(err(ARR, r#"[["s","l",[100003],1]]"#).code, error::OUT_OF_RANGE);
+    assert_eq!(
+        err(ARR, r#"[["s","l",[100003],1]]"#).code,
+        error::OUT_OF_RANGE
+    );
     assert!(run(ARR, r#"[["s","l",["length"],100003]]"#).is_ok());
-    assert_eq!(err(ARR, r#"[["s","l",["length"],100004]]"#).code, error::OUT_OF_RANGE);
-    assert_eq!(err(ARR, r#"[["s","l",["length"],-1]]"#).code, error::OUT_OF_RANGE);
-    assert_eq!(err(ARR, r#"[["s","l",["length"],"2"]]"#).code, error::OUT_OF_RANGE);
+    assert_eq!(
+        err(ARR, r#"[["s","l",["length"],100004]]"#).code,
+        error::OUT_OF_RANGE
+    );
+    assert_eq!(
+        err(ARR, r#"[["s","l",["length"],-1]]"#).code,
+        error::OUT_OF_RANGE
+    );
+    assert_eq!(
+        err(ARR, r#"[["s","l",["length"],"2"]]"#).code,
+        error::OUT_OF_RANGE
+    );
     assert_eq!(err(ARR, r#"[["s","l",["x"],1]]"#).code, error::BAD_PATH);
     assert_eq!(err(ARR, r#"[["s","l",[1.5],1]]"#).code, error::BAD_PATH);
     assert_eq!(err(ARR, r#"[["s","l",[7,"a"],1]]"#).code, error::BAD_PATH);
     let e = err(r#"[["c","l",[1,{"~":"_"}]]]"#, r#"[["s","l",[1,"a"],1]]"#);
-    assert!(e.message.contains("`l[1]`") && e.message.contains("hole"), "{}", e.message);
+    assert!(
+        e.message.contains("`l[1]`") && e.message.contains("hole"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]
 fn delete() {
-    assert_eq!(ok(OBJ, r#"[["d","o",["a"]]]"#), r#"{"o":{"b":{"c":[1,2,3]}}}"#);
+    assert_eq!(
+        ok(OBJ, r#"[["d","o",["a"]]]"#),
+        r#"{"o":{"b":{"c":[1,2,3]}}}"#
+    );
     assert_eq!(ok(OBJ, r#"[["d","o",["zz"]]]"#), ok(OBJ, "[]"));
     assert_eq!(ok(ARR, r#"[["d","l",[1]]]"#), r#"{"l":[1,{"~":"_"},3]}"#);
     assert_eq!(ok(ARR, r#"[["d","l",[10]]]"#), r#"{"l":[1,2,3]}"#);
@@ -106,11 +157,23 @@ fn delete() {
 
 #[test]
 fn splice() {
-    assert_eq!(ok(ARR, r#"[["p","l",[],3,0,[4,5]]]"#), r#"{"l":[1,2,3,4,5]}"#);
+    assert_eq!(
+        ok(ARR, r#"[["p","l",[],3,0,[4,5]]]"#),
+        r#"{"l":[1,2,3,4,5]}"#
+    );
     assert_eq!(ok(ARR, r#"[["p","l",[],0,2,[]]]"#), r#"{"l":[3]}"#);
-    assert_eq!(ok(ARR, r#"[["p","l",[],1,1,["a","b"]]]"#), r#"{"l":[1,"a","b",3]}"#);
-    assert_eq!(err(ARR, r#"[["p","l",[],4,0,[]]]"#).code, error::OUT_OF_RANGE);
-    assert_eq!(err(ARR, r#"[["p","l",[],2,2,[]]]"#).code, error::OUT_OF_RANGE);
+    assert_eq!(
+        ok(ARR, r#"[["p","l",[],1,1,["a","b"]]]"#),
+        r#"{"l":[1,"a","b",3]}"#
+    );
+    assert_eq!(
+        err(ARR, r#"[["p","l",[],4,0,[]]]"#).code,
+        error::OUT_OF_RANGE
+    );
+    assert_eq!(
+        err(ARR, r#"[["p","l",[],2,2,[]]]"#).code,
+        error::OUT_OF_RANGE
+    );
     assert_eq!(err(OBJ, r#"[["p","o",[],0,0,[]]]"#).code, error::BAD_PATH);
     assert_eq!(
         ok(OBJ, r#"[["p","o",["b","c"],1,1,[]]]"#),
@@ -121,21 +184,48 @@ fn splice() {
 #[test]
 fn map_ops() {
     let m = |v: &str| format!(r#"{{"m":{{"~":"M","v":[{v}]}}}}"#);
-    assert_eq!(ok(MAP, r#"[["ms","m",[],"a",0]]"#), m(r#"["a",0],[[],{"y":2}],[{"~":"n","v":"NaN"},3]"#));
-    assert_eq!(ok(MAP, r#"[["ms","m",[],{"~":"n","v":"NaN"},0]]"#), m(r#"["a",{"x":1}],[[],{"y":2}],[{"~":"n","v":"NaN"},0]"#));
-    assert_eq!(ok(MAP, r##"[["ms","m",[],{"~":"#","v":1},0]]"##), m(r#"["a",{"x":1}],[[],0],[{"~":"n","v":"NaN"},3]"#));
     assert_eq!(
-        ok(MAP, r#"[["ms","m",[],[],0],["ms","m",[],{"~":"n","v":"-0"},1]]"#),
+        ok(MAP, r#"[["ms","m",[],"a",0]]"#),
+        m(r#"["a",0],[[],{"y":2}],[{"~":"n","v":"NaN"},3]"#)
+    );
+    assert_eq!(
+        ok(MAP, r#"[["ms","m",[],{"~":"n","v":"NaN"},0]]"#),
+        m(r#"["a",{"x":1}],[[],{"y":2}],[{"~":"n","v":"NaN"},0]"#)
+    );
+    assert_eq!(
+        ok(MAP, r##"[["ms","m",[],{"~":"#","v":1},0]]"##),
+        m(r#"["a",{"x":1}],[[],0],[{"~":"n","v":"NaN"},3]"#)
+    );
+    assert_eq!(
+        ok(
+            MAP,
+            r#"[["ms","m",[],[],0],["ms","m",[],{"~":"n","v":"-0"},1]]"#
+        ),
         m(r#"["a",{"x":1}],[[],{"y":2}],[{"~":"n","v":"NaN"},3],[[],0],[0,1]"#)
     );
-    assert_eq!(ok(MAP, r#"[["s","m",["a","x"],5]]"#), m(r#"["a",{"x":5}],[[],{"y":2}],[{"~":"n","v":"NaN"},3]"#));
-    assert_eq!(ok(MAP, r##"[["s","m",[{"~":"#","v":1},"y"],5]]"##), m(r#"["a",{"x":1}],[[],{"y":5}],[{"~":"n","v":"NaN"},3]"#));
-    assert_eq!(ok(MAP, r#"[["md","m",[],"a"],["md","m",[],"zz"]]"#), m(r#"[[],{"y":2}],[{"~":"n","v":"NaN"},3]"#));
-    assert_eq!(ok(MAP, r##"[["md","m",[],{"~":"#","v":1}],["md","m",[],[]]]"##), m(r#"["a",{"x":1}],[{"~":"n","v":"NaN"},3]"#));
+    assert_eq!(
+        ok(MAP, r#"[["s","m",["a","x"],5]]"#),
+        m(r#"["a",{"x":5}],[[],{"y":2}],[{"~":"n","v":"NaN"},3]"#)
+    );
+    assert_eq!(
+        ok(MAP, r##"[["s","m",[{"~":"#","v":1},"y"],5]]"##),
+        m(r#"["a",{"x":1}],[[],{"y":5}],[{"~":"n","v":"NaN"},3]"#)
+    );
+    assert_eq!(
+        ok(MAP, r#"[["md","m",[],"a"],["md","m",[],"zz"]]"#),
+        m(r#"[[],{"y":2}],[{"~":"n","v":"NaN"},3]"#)
+    );
+    assert_eq!(
+        ok(MAP, r##"[["md","m",[],{"~":"#","v":1}],["md","m",[],[]]]"##),
+        m(r#"["a",{"x":1}],[{"~":"n","v":"NaN"},3]"#)
+    );
     assert_eq!(ok(MAP, r#"[["cl","m",[]]]"#), m(""));
     assert_eq!(err(MAP, r#"[["s","m",[[],"y"],5]]"#).code, error::BAD_PATH);
     assert_eq!(err(MAP, r#"[["s","m",["b","y"],5]]"#).code, error::BAD_PATH);
-    assert_eq!(err(MAP, r##"[["ms","m",[],{"~":"#","v":3},0]]"##).code, error::BAD_PATH);
+    assert_eq!(
+        err(MAP, r##"[["ms","m",[],{"~":"#","v":3},0]]"##).code,
+        error::BAD_PATH
+    );
     assert_eq!(err(MAP, r#"[["s","m",["a"],0]]"#).code, error::BAD_PATH);
     assert_eq!(err(ARR, r#"[["ms","l",[],1,0]]"#).code, error::BAD_PATH);
     let e = err(MAP, r#"[["s","m",["a","x","y"],5]]"#);
@@ -145,12 +235,33 @@ fn map_ops() {
 #[test]
 fn set_ops() {
     let s = |v: &str| format!(r#"{{"s":{{"~":"S","v":[{v}]}}}}"#);
-    assert_eq!(ok(SET, r#"[["sa","s",[],1],["sa","s",[],2]]"#), s(r#"1,"a",{"k":[1]},2"#));
-    assert_eq!(ok(SET, r#"[["sa","s",[],{"k":[1]}]]"#), s(r#"1,"a",{"k":[1]},{"k":[1]}"#));
-    assert_eq!(ok(SET, r#"[["sd","s",[],"a"],["sd","s",[],"zz"]]"#), s(r#"1,{"k":[1]}"#));
-    assert_eq!(ok(SET, r##"[["sd","s",[],{"~":"#","v":2}],["sd","s",[],{"k":[1]}]]"##), s(r#"1,"a""#));
-    assert_eq!(ok(SET, r#"[["p","s",[2,"k"],1,0,[2]]]"#), s(r#"1,"a",{"k":[1,2]}"#));
-    assert_eq!(ok(SET, r##"[["s","s",[{"~":"#","v":2},"k"],0]]"##), s(r#"1,"a",{"k":0}"#));
+    assert_eq!(
+        ok(SET, r#"[["sa","s",[],1],["sa","s",[],2]]"#),
+        s(r#"1,"a",{"k":[1]},2"#)
+    );
+    assert_eq!(
+        ok(SET, r#"[["sa","s",[],{"k":[1]}]]"#),
+        s(r#"1,"a",{"k":[1]},{"k":[1]}"#)
+    );
+    assert_eq!(
+        ok(SET, r#"[["sd","s",[],"a"],["sd","s",[],"zz"]]"#),
+        s(r#"1,{"k":[1]}"#)
+    );
+    assert_eq!(
+        ok(
+            SET,
+            r##"[["sd","s",[],{"~":"#","v":2}],["sd","s",[],{"k":[1]}]]"##
+        ),
+        s(r#"1,"a""#)
+    );
+    assert_eq!(
+        ok(SET, r#"[["p","s",[2,"k"],1,0,[2]]]"#),
+        s(r#"1,"a",{"k":[1,2]}"#)
+    );
+    assert_eq!(
+        ok(SET, r##"[["s","s",[{"~":"#","v":2},"k"],0]]"##),
+        s(r#"1,"a",{"k":0}"#)
+    );
     assert_eq!(ok(SET, r#"[["cl","s",[]]]"#), s(""));
     assert_eq!(err(SET, r#"[["s","s",[3,"k"],0]]"#).code, error::BAD_PATH);
     assert_eq!(err(SET, r#"[["s","s",[0,"k"],0]]"#).code, error::BAD_PATH);
@@ -163,7 +274,10 @@ fn set_ops() {
 fn assign_sets_directly() {
     assert_eq!(ok("[]", r#"[["r","a",[],1]]"#), r#"{"a":1}"#);
     assert_eq!(ok(OBJ, r#"[["r","o",["b"],2]]"#), r#"{"o":{"a":1,"b":2}}"#);
-    assert_eq!(ok(MAP, r#"[["r","m",["zz"],2]]"#), ok(MAP, r#"[["ms","m",[],"zz",2]]"#));
+    assert_eq!(
+        ok(MAP, r#"[["r","m",["zz"],2]]"#),
+        ok(MAP, r#"[["ms","m",[],"zz",2]]"#)
+    );
     assert_eq!(err(SET, r#"[["r","s",[0],2]]"#).code, error::BAD_PATH);
 }
 
@@ -176,7 +290,10 @@ fn cannot_step_into_leaves() {
 
 #[test]
 fn batches_are_atomic() {
-    let e = err(OBJ, r#"[["s","o",["a"],2],["c","n",1],["x","o"],["s","o",["a"],3]]"#);
+    let e = err(
+        OBJ,
+        r#"[["s","o",["a"],2],["c","n",1],["x","o"],["s","o",["a"],3]]"#,
+    );
     assert_eq!(e.code, error::UNKNOWN_FIELD);
     let e = err(ARR, r#"[["p","l",[],0,3,[]],["s","l",[0,"x"],1]]"#);
     assert_eq!(e.code, error::BAD_PATH);

@@ -4,9 +4,10 @@
 
 use std::rc::Rc;
 
+use crate::apply::get_at;
 use crate::op::Op;
 use crate::path::Seg;
-use crate::value::{same, MapEntries, Obj, SetMembers, Value};
+use crate::value::{same, Fields, MapEntries, Obj, SetMembers, Value};
 
 /// How the node being diffed is replaced when it cannot be patched in place.
 #[derive(Clone, Copy)]
@@ -24,7 +25,9 @@ pub fn diff(key: &str, old: Option<&Value>, new: Option<&Value>) -> Vec<Op> {
     let mut out = Vec::new();
     match (old, new) {
         (None, None) => {}
-        (Some(_), None) => out.push(Op::Remove { key: key.to_string() }),
+        (Some(_), None) => out.push(Op::Remove {
+            key: key.to_string(),
+        }),
         (None, Some(n)) => out.push(Op::Create {
             key: key.to_string(),
             value: n.clone(),
@@ -38,7 +41,14 @@ pub fn diff(key: &str, old: Option<&Value>, new: Option<&Value>) -> Vec<Op> {
 /// `new`. An empty path is the field itself. The container holding the value decides how it is
 /// replaced, so `path`'s last segment must have been produced for that container: pass
 /// `in_map = true` when it is a Map key.
-pub fn diff_in(key: &str, path: &mut Vec<Seg>, in_map: bool, old: &Value, new: &Value, out: &mut Vec<Op>) {
+pub fn diff_in(
+    key: &str,
+    path: &mut Vec<Seg>,
+    in_map: bool,
+    old: &Value,
+    new: &Value,
+    out: &mut Vec<Op>,
+) {
     let slot = if path.is_empty() {
         Slot::Field
     } else if in_map {
@@ -109,7 +119,9 @@ impl Differ<'_> {
             return;
         }
         let patched = match (old, new) {
-            (Value::Object(a), Value::Object(b)) if a.null_proto == b.null_proto => self.object(path, a, b),
+            (Value::Object(a), Value::Object(b)) if a.null_proto == b.null_proto => {
+                self.object(path, a, b)
+            }
             (Value::Array(a), Value::Array(b)) => {
                 self.array(path, a, b);
                 true
@@ -188,7 +200,13 @@ impl Differ<'_> {
         // JS `splice` cannot insert holes: insert undefined, then punch the holes with `d`.
         let items = bm
             .iter()
-            .map(|v| if matches!(v, Value::Hole) { Value::Undefined } else { v.clone() })
+            .map(|v| {
+                if matches!(v, Value::Hole) {
+                    Value::Undefined
+                } else {
+                    v.clone()
+                }
+            })
             .collect();
         self.out.push(Op::Splice {
             key: self.key(),
@@ -197,7 +215,11 @@ impl Differ<'_> {
             delete: am.len(),
             items,
         });
-        for (i, _) in bm.iter().enumerate().filter(|(_, v)| matches!(v, Value::Hole)) {
+        for (i, _) in bm
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| matches!(v, Value::Hole))
+        {
             path.push(Seg::index(pre + i));
             self.out.push(Op::Delete {
                 key: self.key(),
@@ -266,6 +288,84 @@ impl Differ<'_> {
         }
         true
     }
+}
+
+/// Ops turning the state `old` into `new`, field order included. `c` appends a new field and
+/// keeps an existing one's place, so fields that would land out of order are removed and
+/// recreated in `new`'s order.
+pub fn fields_patch(old: &Fields, new: &Fields) -> Vec<Op> {
+    let mut ops: Vec<Op> = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .map(|k| Op::Remove { key: k.clone() })
+        .collect();
+    let kept = old.keys().filter(|k| new.contains_key(*k));
+    let added = new.keys().filter(|k| !old.contains_key(*k));
+    let in_place = kept
+        .chain(added)
+        .zip(new.keys())
+        .take_while(|(a, b)| a == b)
+        .count();
+    for (i, (k, nv)) in new.iter().enumerate() {
+        match old.get(k) {
+            Some(ov) if i < in_place => ops.extend(diff(k, Some(ov), Some(nv))),
+            Some(_) => {
+                ops.push(Op::Remove { key: k.clone() });
+                ops.push(Op::Create {
+                    key: k.clone(),
+                    value: nv.clone(),
+                });
+            }
+            None => ops.push(Op::Create {
+                key: k.clone(),
+                value: nv.clone(),
+            }),
+        }
+    }
+    ops
+}
+
+/// The ops an `r` (assign) op stands for on `fields`: a diff against the value it replaces, or a
+/// plain `s`/`ms` where there is none. Other ops come back as they are.
+pub fn assign_ops(fields: &Fields, op: Op) -> Vec<Op> {
+    let Op::Assign {
+        key,
+        mut path,
+        value,
+    } = op
+    else {
+        return vec![op];
+    };
+    if path.is_empty() {
+        return diff(&key, fields.get(&key), Some(&value));
+    }
+    let parent = fields
+        .get(&key)
+        .and_then(|root| get_at(root, &path[..path.len() - 1]));
+    let last = path.last().cloned();
+    let (Some(parent), Some(last)) = (parent, last) else {
+        // Let apply report what is wrong with the path.
+        return vec![Op::Assign { key, path, value }];
+    };
+    let in_map = matches!(parent, Value::Map(_));
+    let mut out = Vec::new();
+    match (parent, get_at(parent, std::slice::from_ref(&last))) {
+        (Value::Map(_) | Value::Object(_) | Value::Array(_), Some(old)) => {
+            diff_in(&key, &mut path, in_map, old, &value, &mut out);
+        }
+        (Value::Map(_), None) => {
+            path.pop();
+            out.push(Op::MapSet {
+                key,
+                path,
+                map_key: last,
+                value,
+            });
+        }
+        (Value::Object(_) | Value::Array(_), None) => out.push(Op::Set { key, path, value }),
+        _ => out.push(Op::Assign { key, path, value }),
+    }
+    out
 }
 
 #[cfg(test)]

@@ -8,16 +8,16 @@
 use std::collections::VecDeque;
 use std::fmt::Write;
 
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::apply::{apply_batch, apply_op, get_at};
+use crate::apply::{apply_batch, apply_op};
 use crate::codec::{encode_value, json_depth_exceeds, parse_json, write_str, Decoder};
-use crate::diff::{diff, diff_in};
+use crate::diff::{assign_ops, fields_patch};
 use crate::error::{self, is_reserved, CoreError};
+use crate::frame::{check_origin, need, q_frame, Frame};
 use crate::op::{decode_ops, encode_ops, ops_to_json, Op};
 use crate::path::describe;
-use crate::value::{Fields, Value};
+use crate::value::Fields;
 
 /// Limits applied to everything the engine accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,99 +51,6 @@ pub struct Engine {
     seq: u64,
     root: bool,
     origin: String,
-}
-
-/// Every frame field, all optional: which ones are required depends on `t`.
-#[derive(Deserialize)]
-struct Frame<'a> {
-    t: String,
-    v: Option<serde_json::Value>,
-    id: Option<String>,
-    #[serde(rename = "fn")]
-    func: Option<bool>,
-    q: Option<u64>,
-    #[serde(borrow)]
-    f: Option<&'a RawValue>,
-    o: Option<String>,
-    n: Option<u64>,
-    ok: Option<bool>,
-    #[serde(borrow)]
-    ops: Option<&'a RawValue>,
-    i: Option<u64>,
-}
-
-fn need<T>(v: Option<T>, t: &str, name: &str) -> Result<T, CoreError> {
-    v.ok_or_else(|| CoreError::bad_frame(format!("frame `{t}` needs a valid `{name}`")))
-}
-
-fn check_origin(o: &str) -> Result<(), CoreError> {
-    if o.is_empty() || o.len() > 64 || !o.bytes().all(|c| c.is_ascii_hexdigit()) {
-        return Err(CoreError::bad_frame("an origin id is 1 to 64 hex digits"));
-    }
-    Ok(())
-}
-
-fn q_frame(seq: u64, origin: &str, n: u64, ok: bool, ops: &str) -> String {
-    let mut s = String::with_capacity(ops.len() + origin.len() + 64);
-    let _ = write!(s, r#"{{"t":"q","q":{seq},"o":"#);
-    write_str(origin, &mut s);
-    let _ = write!(s, r#","n":{n},"ok":{ok},"ops":"#);
-    s.push_str(ops);
-    s.push('}');
-    s
-}
-
-/// Ops turning the state `old` into `new`, field order included. `c` appends a new field and
-/// keeps an existing one's place, so fields that would land out of order are removed and
-/// recreated in `new`'s order.
-pub fn fields_patch(old: &Fields, new: &Fields) -> Vec<Op> {
-    let mut ops: Vec<Op> = old
-        .keys()
-        .filter(|k| !new.contains_key(*k))
-        .map(|k| Op::Remove { key: k.clone() })
-        .collect();
-    let kept = old.keys().filter(|k| new.contains_key(*k));
-    let added = new.keys().filter(|k| !old.contains_key(*k));
-    let in_place = kept.chain(added).zip(new.keys()).take_while(|(a, b)| a == b).count();
-    for (i, (k, nv)) in new.iter().enumerate() {
-        match old.get(k) {
-            Some(ov) if i < in_place => ops.extend(diff(k, Some(ov), Some(nv))),
-            Some(_) => {
-                ops.push(Op::Remove { key: k.clone() });
-                ops.push(Op::Create { key: k.clone(), value: nv.clone() });
-            }
-            None => ops.push(Op::Create { key: k.clone(), value: nv.clone() }),
-        }
-    }
-    ops
-}
-
-/// The ops an `r` (assign) op stands for, given the current state.
-fn derive_assign(fields: &Fields, op: Op) -> Vec<Op> {
-    let Op::Assign { key, mut path, value } = op else { return vec![op] };
-    if path.is_empty() {
-        return diff(&key, fields.get(&key), Some(&value));
-    }
-    let parent = fields.get(&key).and_then(|root| get_at(root, &path[..path.len() - 1]));
-    let last = path.last().cloned();
-    let (Some(parent), Some(last)) = (parent, last) else {
-        // Let apply report what is wrong with the path.
-        return vec![Op::Assign { key, path, value }];
-    };
-    let in_map = matches!(parent, Value::Map(_));
-    let mut out = Vec::new();
-    match (parent, get_at(parent, std::slice::from_ref(&last))) {
-        (Value::Map(_) | Value::Object(_) | Value::Array(_), Some(old)) => {
-            diff_in(&key, &mut path, in_map, old, &value, &mut out);
-        }
-        (Value::Map(_), None) => {
-            path.pop();
-            out.push(Op::MapSet { key, path, map_key: last, value });
-        }
-        (Value::Object(_) | Value::Array(_), None) => out.push(Op::Set { key, path, value }),
-        _ => out.push(Op::Assign { key, path, value }),
-    }
-    out
 }
 
 impl Engine {
@@ -207,7 +114,10 @@ impl Engine {
         if len > self.limits.max_frame_bytes {
             return Err(CoreError::new(
                 error::FRAME_TOO_LARGE,
-                format!("{len} bytes is more than maxFrameBytes ({})", self.limits.max_frame_bytes),
+                format!(
+                    "{len} bytes is more than maxFrameBytes ({})",
+                    self.limits.max_frame_bytes
+                ),
             ));
         }
         Ok(())
@@ -225,7 +135,7 @@ impl Engine {
             let mut work = self.fields.clone();
             let mut out = Vec::with_capacity(ops.len());
             for op in ops {
-                for d in derive_assign(&work, op) {
+                for d in assign_ops(&work, op) {
                     apply_op(&mut work, &d)?;
                     out.push(d);
                 }
@@ -275,11 +185,18 @@ impl Engine {
 
     /// Validates and applies one inbound frame. Returns the verdict for JS and, for a `b` at the
     /// root, the `q` frame to send to every child. A rejected frame changes nothing.
-    pub fn receive(&mut self, frame: &str, from_parent: bool) -> Result<(String, Option<String>), CoreError> {
+    pub fn receive(
+        &mut self,
+        frame: &str,
+        from_parent: bool,
+    ) -> Result<(String, Option<String>), CoreError> {
         self.check_size(frame.len())?;
         let dec = self.decoder();
         if json_depth_exceeds(frame, dec.json_limit()) {
-            return Err(CoreError::new(error::TOO_DEEP, "the frame nests deeper than maxDepth allows"));
+            return Err(CoreError::new(
+                error::TOO_DEEP,
+                "the frame nests deeper than maxDepth allows",
+            ));
         }
         let f: Frame = crate::codec::from_str_unbounded(frame)
             .map_err(|e| CoreError::bad_frame(format!("not a valid frame: {e}")))?;
@@ -305,7 +222,9 @@ impl Engine {
             "s" => self.on_snapshot(&f, from_parent),
             "b" => self.on_batch(&f, from_parent),
             "q" => self.on_sequenced(&f, from_parent),
-            "A" if from_parent => Err(CoreError::bad_sequence("`A` only travels from a child to its parent")),
+            "A" if from_parent => Err(CoreError::bad_sequence(
+                "`A` only travels from a child to its parent",
+            )),
             "A" => simple(r#"{"k":"A"}"#),
             "g" => simple(r#"{"k":"g"}"#),
             "p" | "P" => {
@@ -323,27 +242,44 @@ impl Engine {
         decode_ops(&j, &dec, false)
     }
 
-    fn on_snapshot(&mut self, f: &Frame, from_parent: bool) -> Result<(String, Option<String>), CoreError> {
+    fn on_snapshot(
+        &mut self,
+        f: &Frame,
+        from_parent: bool,
+    ) -> Result<(String, Option<String>), CoreError> {
         if !from_parent {
-            return Err(CoreError::bad_sequence("a snapshot only comes from the parent"));
+            return Err(CoreError::bad_sequence(
+                "a snapshot only comes from the parent",
+            ));
         }
         let q = need(f.q, "s", "q")?;
         let raw = need(f.f, "s", "f")?;
         let j: serde_json::Value = crate::codec::from_str_unbounded(raw.get())
             .map_err(|e| CoreError::bad_frame(format!("bad snapshot: {e}")))?;
-        let entries = j.as_array().ok_or_else(|| CoreError::bad_frame("snapshot `f` must be an array"))?;
+        let entries = j
+            .as_array()
+            .ok_or_else(|| CoreError::bad_frame("snapshot `f` must be an array"))?;
         let dec = self.decoder();
         let mut fields = Fields::with_capacity(entries.len());
         for e in entries {
             let Some([serde_json::Value::String(k), v]) = e.as_array().map(Vec::as_slice) else {
-                return Err(CoreError::bad_frame("snapshot entries are [key, value] pairs"));
+                return Err(CoreError::bad_frame(
+                    "snapshot entries are [key, value] pairs",
+                ));
             };
             if is_reserved(k) {
-                return Err(CoreError::new(error::RESERVED_KEY, format!("`{k}` cannot be a field name")));
+                return Err(CoreError::new(
+                    error::RESERVED_KEY,
+                    format!("`{k}` cannot be a field name"),
+                ));
             }
-            let v = dec.value(v, 0).map_err(|e| e.into_core(&describe(k, &[], None)))?;
+            let v = dec
+                .value(v, 0)
+                .map_err(|e| e.into_core(&describe(k, &[], None)))?;
             if fields.insert(k.clone(), v).is_some() {
-                return Err(CoreError::bad_frame(format!("snapshot repeats field `{k}`")));
+                return Err(CoreError::bad_frame(format!(
+                    "snapshot repeats field `{k}`"
+                )));
             }
         }
         self.fields = fields;
@@ -354,9 +290,15 @@ impl Engine {
         Ok((r#"{"k":"s"}"#.to_string(), None))
     }
 
-    fn on_batch(&mut self, f: &Frame, from_parent: bool) -> Result<(String, Option<String>), CoreError> {
+    fn on_batch(
+        &mut self,
+        f: &Frame,
+        from_parent: bool,
+    ) -> Result<(String, Option<String>), CoreError> {
         if from_parent {
-            return Err(CoreError::bad_sequence("a `b` frame only travels up, from a child"));
+            return Err(CoreError::bad_sequence(
+                "a `b` frame only travels up, from a child",
+            ));
         }
         let o = need(f.o.as_deref(), "b", "o")?;
         check_origin(o)?;
@@ -371,7 +313,9 @@ impl Engine {
         }
         // From here the batch is sequenced whatever happens: the child waits for its `q`, and
         // an `ok:false` one lets it roll back instead of stalling.
-        let result = self.parse_ops(raw).and_then(|ops| apply_batch(&mut self.fields, &ops));
+        let result = self
+            .parse_ops(raw)
+            .and_then(|ops| apply_batch(&mut self.fields, &ops));
         self.seq += 1;
         Ok(match result {
             Ok(()) => (
@@ -389,9 +333,15 @@ impl Engine {
         })
     }
 
-    fn on_sequenced(&mut self, f: &Frame, from_parent: bool) -> Result<(String, Option<String>), CoreError> {
+    fn on_sequenced(
+        &mut self,
+        f: &Frame,
+        from_parent: bool,
+    ) -> Result<(String, Option<String>), CoreError> {
         if !from_parent {
-            return Err(CoreError::bad_sequence("a `q` frame only travels down, from the parent"));
+            return Err(CoreError::bad_sequence(
+                "a `q` frame only travels down, from the parent",
+            ));
         }
         let q = need(f.q, "q", "q")?;
         let o = need(f.o.as_deref(), "q", "o")?;
@@ -420,7 +370,10 @@ impl Engine {
             if self.pending.len() == 1 {
                 self.confirmed = None;
             } else {
-                let mut c = self.confirmed.clone().unwrap_or_else(|| self.fields.clone());
+                let mut c = self
+                    .confirmed
+                    .clone()
+                    .unwrap_or_else(|| self.fields.clone());
                 apply_batch(&mut c, &self.pending[0].1)?;
                 self.confirmed = Some(c);
             }
@@ -430,7 +383,9 @@ impl Engine {
         }
         let ops = self.parse_ops(raw)?;
         if !ok && !ops.is_empty() {
-            return Err(CoreError::bad_frame("a rejected batch (`ok:false`) carries no ops"));
+            return Err(CoreError::bad_frame(
+                "a rejected batch (`ok:false`) carries no ops",
+            ));
         }
         if own {
             self.pending.pop_front();
@@ -446,10 +401,17 @@ impl Engine {
             self.seq = q;
             return Ok((r#"{"k":"q","apply":"frame"}"#.to_string(), None));
         }
-        let mut c = self.confirmed.clone().unwrap_or_else(|| self.fields.clone());
+        let mut c = self
+            .confirmed
+            .clone()
+            .unwrap_or_else(|| self.fields.clone());
         apply_batch(&mut c, &ops)?;
         self.confirmed = Some(c);
-        let patch = if ops.is_empty() { Vec::new() } else { self.rebase() };
+        let patch = if ops.is_empty() {
+            Vec::new()
+        } else {
+            self.rebase()
+        };
         self.seq = q;
         let mut v = String::from(r#"{"k":"q","apply":"patch","ops":"#);
         encode_ops(&patch, &mut v);
@@ -459,7 +421,9 @@ impl Engine {
 
     /// Recomputes the visible state as confirmed + pending and returns the patch from the old one.
     fn rebase(&mut self) -> Vec<Op> {
-        let Some(base) = &self.confirmed else { return Vec::new() };
+        let Some(base) = &self.confirmed else {
+            return Vec::new();
+        };
         let mut new = base.clone();
         for (_, batch) in &self.pending {
             // A batch that no longer applies is skipped here; the root will reject it too.
@@ -500,7 +464,11 @@ impl Engine {
         for (n, ops) in std::mem::take(&mut self.pending) {
             self.seq += 1;
             let ok = apply_batch(&mut state, &ops).is_ok();
-            let text = if ok { ops_to_json(&ops) } else { "[]".to_string() };
+            let text = if ok {
+                ops_to_json(&ops)
+            } else {
+                "[]".to_string()
+            };
             frames.push(q_frame(self.seq, &self.origin, n, ok, &text));
         }
         debug_assert!(crate::value::same_fields(&state, &self.fields));

@@ -9,7 +9,8 @@ fn engine(origin: &str) -> Engine {
 /// A root with fields, and a child synced to it.
 fn pair() -> (Engine, Engine) {
     let mut root = engine("aa");
-    root.local(r#"[["c","o",{"a":1,"l":[1,2]}],["c","n",0]]"#).unwrap();
+    root.local(r#"[["c","o",{"a":1,"l":[1,2]}],["c","n",0]]"#)
+        .unwrap();
     let mut child = engine("bb");
     let (v, out) = child.receive(&root.snapshot(), true).unwrap();
     assert_eq!(v, r#"{"k":"s"}"#);
@@ -19,7 +20,13 @@ fn pair() -> (Engine, Engine) {
 
 /// Everything observable, to prove a rejected frame changed nothing.
 fn state(e: &Engine) -> (String, u64, usize, String, bool) {
-    (e.dump(), e.seq(), e.pending_len(), e.snapshot(), e.is_root())
+    (
+        e.dump(),
+        e.seq(),
+        e.pending_len(),
+        e.snapshot(),
+        e.is_root(),
+    )
 }
 
 #[test]
@@ -27,14 +34,24 @@ fn root_local_sequences() {
     let mut e = engine("aa");
     assert!(e.is_root());
     let f = e.local(r#"[["c","a",1]]"#).unwrap();
-    assert_eq!(f, r#"{"t":"q","q":1,"o":"aa","n":1,"ok":true,"ops":[["c","a",1]]}"#);
+    assert_eq!(
+        f,
+        r#"{"t":"q","q":1,"o":"aa","n":1,"ok":true,"ops":[["c","a",1]]}"#
+    );
     assert_eq!(e.local("[]").unwrap(), "");
-    assert_eq!(e.local(r#"[["r","a",[],1]]"#).unwrap(), "", "an assign of the same value is no change");
+    assert_eq!(
+        e.local(r#"[["r","a",[],1]]"#).unwrap(),
+        "",
+        "an assign of the same value is no change"
+    );
     let f = e.local(r#"[["s","a",["x"],1]]"#);
     assert_eq!(f.unwrap_err().code, error::BAD_PATH);
     assert_eq!(e.seq(), 1);
     let f = e.local(r#"[["r","a",[],2]]"#).unwrap();
-    assert_eq!(f, r#"{"t":"q","q":2,"o":"aa","n":2,"ok":true,"ops":[["c","a",2]]}"#);
+    assert_eq!(
+        f,
+        r#"{"t":"q","q":2,"o":"aa","n":2,"ok":true,"ops":[["c","a",2]]}"#
+    );
     assert_eq!(e.dump(), r#"{"a":2}"#);
     assert_eq!(e.pending_len(), 0);
 }
@@ -44,13 +61,29 @@ fn assign_ships_a_diff() {
     let (mut root, _) = pair();
     let f = root.local(r#"[["r","o",[],{"a":1,"l":[1,2,3]}]]"#).unwrap();
     assert!(f.ends_with(r#""ops":[["p","o",["l"],2,0,[3]]]}"#), "{f}");
-    let f = root.local(r#"[["r","o",["l",0],{"x":1}],["r","o",["l",0,"x"],2]]"#).unwrap();
-    assert!(f.ends_with(r#""ops":[["s","o",["l",0],{"x":1}],["s","o",["l",0,"x"],2]]}"#), "{f}");
-    let f = root.local(r#"[["r","o",["new"],5],["r","m",[],{"~":"M","v":[]}],["r","m",["k"],1]]"#).unwrap();
-    assert!(f.ends_with(r#"[["s","o",["new"],5],["c","m",{"~":"M","v":[]}],["ms","m",[],"k",1]]}"#), "{f}");
+    let f = root
+        .local(r#"[["r","o",["l",0],{"x":1}],["r","o",["l",0,"x"],2]]"#)
+        .unwrap();
+    assert!(
+        f.ends_with(r#""ops":[["s","o",["l",0],{"x":1}],["s","o",["l",0,"x"],2]]}"#),
+        "{f}"
+    );
+    let f = root
+        .local(r#"[["r","o",["new"],5],["r","m",[],{"~":"M","v":[]}],["r","m",["k"],1]]"#)
+        .unwrap();
+    assert!(
+        f.ends_with(r#"[["s","o",["new"],5],["c","m",{"~":"M","v":[]}],["ms","m",[],"k",1]]}"#),
+        "{f}"
+    );
     let before = state(&root);
-    assert_eq!(root.local(r#"[["r","o",["zz","y"],1]]"#).unwrap_err().code, error::BAD_PATH);
-    assert_eq!(root.local(r#"[["r","q",["y"],1]]"#).unwrap_err().code, error::UNKNOWN_FIELD);
+    assert_eq!(
+        root.local(r#"[["r","o",["zz","y"],1]]"#).unwrap_err().code,
+        error::BAD_PATH
+    );
+    assert_eq!(
+        root.local(r#"[["r","q",["y"],1]]"#).unwrap_err().code,
+        error::UNKNOWN_FIELD
+    );
     assert_eq!(state(&root), before);
 }
 
@@ -65,11 +98,17 @@ fn child_round_trip() {
     let b = child.local(r#"[["c","n",5]]"#).unwrap();
     assert_eq!(b, r#"{"t":"b","o":"bb","n":1,"ops":[["c","n",5]]}"#);
     assert_eq!(child.pending_len(), 1);
-    assert!(child.snapshot().contains(r#"["n",0]"#), "snapshot is the confirmed state");
+    assert!(
+        child.snapshot().contains(r#"["n",0]"#),
+        "snapshot is the confirmed state"
+    );
     let (v, q) = root.receive(&b, false).unwrap();
     assert_eq!(v, r#"{"k":"b","ok":true}"#);
     let q = q.unwrap();
-    assert_eq!(q, r#"{"t":"q","q":2,"o":"bb","n":1,"ok":true,"ops":[["c","n",5]]}"#);
+    assert_eq!(
+        q,
+        r#"{"t":"q","q":2,"o":"bb","n":1,"ok":true,"ops":[["c","n",5]]}"#
+    );
     let (v, out) = child.receive(&q, true).unwrap();
     assert_eq!(v, r#"{"k":"q","apply":"none","own":true}"#);
     assert!(out.is_none());
@@ -83,20 +122,39 @@ fn root_copies_ops_text_verbatim() {
     let (mut root, _) = pair();
     let b = r#"{"t":"b","o":"cc","n":7,"ops":[ ["c","z", 1.0 ] ]}"#;
     let (_, q) = root.receive(b, false).unwrap();
-    assert_eq!(q.unwrap(), r#"{"t":"q","q":2,"o":"cc","n":7,"ok":true,"ops":[ ["c","z", 1.0 ] ]}"#);
+    assert_eq!(
+        q.unwrap(),
+        r#"{"t":"q","q":2,"o":"cc","n":7,"ok":true,"ops":[ ["c","z", 1.0 ] ]}"#
+    );
 }
 
 #[test]
 fn root_rejects_a_conflicting_batch_in_sequence() {
     let (mut root, _) = pair();
     let before = root.dump();
-    let (v, q) = root.receive(r#"{"t":"b","o":"cc","n":1,"ops":[["c","y",1],["s","gone",["a"],1]]}"#, false).unwrap();
-    assert!(v.starts_with(r#"{"k":"b","ok":false,"code":"ERR_IPOS_UNKNOWN_FIELD","message":"#), "{v}");
-    assert_eq!(q.unwrap(), r#"{"t":"q","q":2,"o":"cc","n":1,"ok":false,"ops":[]}"#);
+    let (v, q) = root
+        .receive(
+            r#"{"t":"b","o":"cc","n":1,"ops":[["c","y",1],["s","gone",["a"],1]]}"#,
+            false,
+        )
+        .unwrap();
+    assert!(
+        v.starts_with(r#"{"k":"b","ok":false,"code":"ERR_IPOS_UNKNOWN_FIELD","message":"#),
+        "{v}"
+    );
+    assert_eq!(
+        q.unwrap(),
+        r#"{"t":"q","q":2,"o":"cc","n":1,"ok":false,"ops":[]}"#
+    );
     assert_eq!(root.dump(), before);
     assert_eq!(root.seq(), 2);
     // Bad values still get an answer, so the child does not wait forever.
-    let (v, q) = root.receive(r#"{"t":"b","o":"cc","n":2,"ops":[["c","f",{"~":"F","v":"x"}]]}"#, false).unwrap();
+    let (v, q) = root
+        .receive(
+            r#"{"t":"b","o":"cc","n":2,"ops":[["c","f",{"~":"F","v":"x"}]]}"#,
+            false,
+        )
+        .unwrap();
     assert!(v.contains("ERR_IPOS_FUNCTIONS_DISABLED"), "{v}");
     assert!(q.unwrap().contains(r#""ok":false"#));
 }
@@ -105,7 +163,9 @@ fn root_rejects_a_conflicting_batch_in_sequence() {
 fn intermediate_forwards_batches_up() {
     let (_, mut child) = pair();
     let before = state(&child);
-    let (v, out) = child.receive(r#"{"t":"b","o":"cc","n":1,"ops":[["c","y",1]]}"#, false).unwrap();
+    let (v, out) = child
+        .receive(r#"{"t":"b","o":"cc","n":1,"ops":[["c","y",1]]}"#, false)
+        .unwrap();
     assert_eq!(v, r#"{"k":"b","up":true}"#);
     assert!(out.is_none());
     assert_eq!(state(&child), before);
@@ -116,15 +176,24 @@ fn foreign_batches_and_rebase() {
     let (mut root, mut child) = pair();
     // No pending: JS applies the frame itself.
     let q = root.local(r#"[["s","o",["a"],2]]"#).unwrap();
-    assert_eq!(child.receive(&q, true).unwrap().0, r#"{"k":"q","apply":"frame"}"#);
+    assert_eq!(
+        child.receive(&q, true).unwrap().0,
+        r#"{"k":"q","apply":"frame"}"#
+    );
     // Pending: confirmed + foreign + pending again, as a patch.
     let b = child.local(r#"[["p","o",["l"],2,0,[3]]]"#).unwrap();
     let q1 = root.local(r#"[["s","o",["l",0],9],["c","n",1]]"#).unwrap();
     let (v, _) = child.receive(&q1, true).unwrap();
-    assert_eq!(v, r#"{"k":"q","apply":"patch","ops":[["s","o",["l",0],9],["c","n",1]]}"#);
+    assert_eq!(
+        v,
+        r#"{"k":"q","apply":"patch","ops":[["s","o",["l",0],9],["c","n",1]]}"#
+    );
     assert_eq!(child.dump(), r#"{"o":{"a":2,"l":[9,2,3]},"n":1}"#);
     let (_, q2) = root.receive(&b, false).unwrap();
-    assert_eq!(child.receive(&q2.unwrap(), true).unwrap().0, r#"{"k":"q","apply":"none","own":true}"#);
+    assert_eq!(
+        child.receive(&q2.unwrap(), true).unwrap().0,
+        r#"{"k":"q","apply":"none","own":true}"#
+    );
     assert_eq!(child.dump(), root.dump());
     assert_eq!(child.pending_len(), 0);
 }
@@ -141,7 +210,10 @@ fn own_batch_rejected_rolls_back() {
     let (_, r1) = root.receive(&b1, false).unwrap();
     let (_, r2) = root.receive(&b2, false).unwrap();
     let (v, _) = child.receive(&r1.unwrap(), true).unwrap();
-    assert_eq!(v, r#"{"k":"q","apply":"patch","own":true,"ok":false,"ops":[]}"#);
+    assert_eq!(
+        v,
+        r#"{"k":"q","apply":"patch","own":true,"ok":false,"ops":[]}"#
+    );
     child.receive(&r2.unwrap(), true).unwrap();
     assert_eq!(child.dump(), root.dump());
     assert_eq!(root.dump(), r#"{"n":0,"k":1}"#);
@@ -153,19 +225,48 @@ fn rebase_patch_fixes_field_order() {
     child.local(r#"[["c","z",1]]"#).unwrap();
     let q = root.local(r#"[["c","y",2]]"#).unwrap();
     let (v, _) = child.receive(&q, true).unwrap();
-    assert_eq!(v, r#"{"k":"q","apply":"patch","ops":[["c","y",2],["x","z"],["c","z",1]]}"#);
+    assert_eq!(
+        v,
+        r#"{"k":"q","apply":"patch","ops":[["c","y",2],["x","z"],["c","z",1]]}"#
+    );
     assert_eq!(child.dump(), r#"{"o":{"a":1,"l":[1,2]},"n":0,"y":2,"z":1}"#);
 }
 
 #[test]
 fn hello_ping_and_friends() {
     let mut e = engine("aa");
-    assert_eq!(e.receive(r#"{"t":"h","v":1,"id":"0f","fn":true}"#, true).unwrap().0, r#"{"k":"h","id":"0f","fn":true}"#);
-    assert_eq!(e.receive(r#"{"t":"h","v":2,"id":"0f","fn":true}"#, true).unwrap_err().code, error::VERSION);
-    assert_eq!(e.receive(r#"{"t":"h","v":1,"id":"x y","fn":true}"#, true).unwrap_err().code, error::BAD_FRAME);
-    assert_eq!(e.receive(r#"{"t":"h","v":1,"id":"0f"}"#, true).unwrap_err().code, error::BAD_FRAME);
-    assert_eq!(e.receive(r#"{"t":"p","i":4}"#, true).unwrap().0, r#"{"k":"p","i":4}"#);
-    assert_eq!(e.receive(r#"{"t":"P","i":5}"#, false).unwrap().0, r#"{"k":"P","i":5}"#);
+    assert_eq!(
+        e.receive(r#"{"t":"h","v":1,"id":"0f","fn":true}"#, true)
+            .unwrap()
+            .0,
+        r#"{"k":"h","id":"0f","fn":true}"#
+    );
+    assert_eq!(
+        e.receive(r#"{"t":"h","v":2,"id":"0f","fn":true}"#, true)
+            .unwrap_err()
+            .code,
+        error::VERSION
+    );
+    assert_eq!(
+        e.receive(r#"{"t":"h","v":1,"id":"x y","fn":true}"#, true)
+            .unwrap_err()
+            .code,
+        error::BAD_FRAME
+    );
+    assert_eq!(
+        e.receive(r#"{"t":"h","v":1,"id":"0f"}"#, true)
+            .unwrap_err()
+            .code,
+        error::BAD_FRAME
+    );
+    assert_eq!(
+        e.receive(r#"{"t":"p","i":4}"#, true).unwrap().0,
+        r#"{"k":"p","i":4}"#
+    );
+    assert_eq!(
+        e.receive(r#"{"t":"P","i":5}"#, false).unwrap().0,
+        r#"{"k":"P","i":5}"#
+    );
     assert_eq!(e.receive(r#"{"t":"A"}"#, false).unwrap().0, r#"{"k":"A"}"#);
     assert_eq!(e.receive(r#"{"t":"g"}"#, true).unwrap().0, r#"{"k":"g"}"#);
 }
@@ -229,13 +330,27 @@ fn rejected_frames_body() {
         assert_eq!(state(&child), before, "{frame}");
     }
     // The channel stays usable.
-    assert_eq!(child.receive(&q_ok, true).unwrap().0, r#"{"k":"q","apply":"patch","ops":[["s","o",["a"],3]]}"#);
+    assert_eq!(
+        child.receive(&q_ok, true).unwrap().0,
+        r#"{"k":"q","apply":"patch","ops":[["s","o",["a"],3]]}"#
+    );
     // Frame size and depth limits of a small engine.
     let mut e = Engine::new(small);
     let big = format!(r#"{{"t":"p","i":1,"pad":"{}"}}"#, "x".repeat(64));
-    assert_eq!(e.receive(&big, true).unwrap_err().code, error::FRAME_TOO_LARGE);
-    assert_eq!(e.local(&format!(r#"[["c","a","{}"]]"#, "x".repeat(64))).unwrap_err().code, error::FRAME_TOO_LARGE);
-    assert_eq!(e.local(r#"[["c","a",[[[[[1]]]]]]]"#).unwrap_err().code, error::TOO_DEEP);
+    assert_eq!(
+        e.receive(&big, true).unwrap_err().code,
+        error::FRAME_TOO_LARGE
+    );
+    assert_eq!(
+        e.local(&format!(r#"[["c","a","{}"]]"#, "x".repeat(64)))
+            .unwrap_err()
+            .code,
+        error::FRAME_TOO_LARGE
+    );
+    assert_eq!(
+        e.local(r#"[["c","a",[[[[[1]]]]]]]"#).unwrap_err().code,
+        error::TOO_DEEP
+    );
     assert_eq!(e.dump(), "{}");
 }
 
@@ -265,8 +380,14 @@ fn become_root_sequences_pending() {
     assert!(mid.is_root());
     assert_eq!(mid.pending_len(), 0);
     assert_eq!(frames.len(), 2);
-    assert_eq!(frames[0], r#"{"t":"q","q":3,"o":"bb","n":1,"ok":true,"ops":[["c","m",1]]}"#);
-    assert_eq!(frames[1], r#"{"t":"q","q":4,"o":"bb","n":2,"ok":false,"ops":[]}"#);
+    assert_eq!(
+        frames[0],
+        r#"{"t":"q","q":3,"o":"bb","n":1,"ok":true,"ops":[["c","m",1]]}"#
+    );
+    assert_eq!(
+        frames[1],
+        r#"{"t":"q","q":4,"o":"bb","n":2,"ok":false,"ops":[]}"#
+    );
     for f in &frames {
         leaf.receive(f, true).unwrap();
     }

@@ -9,14 +9,15 @@ pub mod codec;
 pub mod diff;
 pub mod engine;
 pub mod error;
+mod frame;
 pub mod op;
 pub mod path;
 pub mod value;
 
 pub use apply::{apply_batch, apply_op, get_at};
 pub use codec::{encode_value, json_depth, parse_json, to_json, Decoder};
-pub use diff::{diff, diff_in};
-pub use engine::{fields_patch, Engine, Limits};
+pub use diff::{assign_ops, diff, diff_in, fields_patch};
+pub use engine::{Engine, Limits};
 pub use error::CoreError;
 pub use op::{decode_ops, encode_ops, ops_to_json, Op};
 pub use path::Seg;

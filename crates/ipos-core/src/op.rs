@@ -16,7 +16,11 @@ pub enum Op {
     /// `x`: remove a field.
     Remove { key: String },
     /// `s`: set an object key, array index or array `length`.
-    Set { key: String, path: Vec<Seg>, value: Value },
+    Set {
+        key: String,
+        path: Vec<Seg>,
+        value: Value,
+    },
     /// `d`: delete an object key or array element (leaving a hole).
     Delete { key: String, path: Vec<Seg> },
     /// `p`: array splice.
@@ -35,15 +39,31 @@ pub enum Op {
         value: Value,
     },
     /// `md`: `Map#delete`.
-    MapDelete { key: String, path: Vec<Seg>, map_key: Seg },
+    MapDelete {
+        key: String,
+        path: Vec<Seg>,
+        map_key: Seg,
+    },
     /// `sa`: `Set#add`.
-    SetAdd { key: String, path: Vec<Seg>, value: Value },
+    SetAdd {
+        key: String,
+        path: Vec<Seg>,
+        value: Value,
+    },
     /// `sd`: `Set#delete`.
-    SetDelete { key: String, path: Vec<Seg>, member: Seg },
+    SetDelete {
+        key: String,
+        path: Vec<Seg>,
+        member: Seg,
+    },
     /// `cl`: `Map#clear` / `Set#clear`.
     Clear { key: String, path: Vec<Seg> },
     /// `r` (local only): this path now holds this value; the core turns it into a diff.
-    Assign { key: String, path: Vec<Seg>, value: Value },
+    Assign {
+        key: String,
+        path: Vec<Seg>,
+        value: Value,
+    },
 }
 
 impl Op {
@@ -128,14 +148,28 @@ fn prefix(mut e: CoreError, i: usize) -> CoreError {
 /// Decodes one wire op.
 pub fn decode_op(j: &J, dec: &Decoder, allow_assign: bool) -> Result<Op, CoreError> {
     let shape = |what: &str| CoreError::bad_frame(what.to_string());
-    let a = j.as_array().ok_or_else(|| shape("an op is an array [kind, key, ...]"))?;
-    let kind = a.first().and_then(J::as_str).ok_or_else(|| shape("an op starts with its kind"))?;
-    let n = arity(kind).filter(|_| kind != "r" || allow_assign);
-    let n = n.ok_or_else(|| shape(&format!("unknown op kind `{kind}`")))?;
-    if a.len() != n {
-        return Err(shape(&format!("op `{kind}` has {n} elements, not {}", a.len())));
+    let a = j
+        .as_array()
+        .ok_or_else(|| shape("an op is an array [kind, key, ...]"))?;
+    let kind = a
+        .first()
+        .and_then(J::as_str)
+        .ok_or_else(|| shape("an op starts with its kind"))?;
+    if kind == "r" && !allow_assign {
+        return Err(shape(
+            "op `r` is local only: it never travels between processes",
+        ));
     }
-    let key = a[1].as_str().ok_or_else(|| shape("the field name must be a string"))?;
+    let n = arity(kind).ok_or_else(|| shape(&format!("unknown op kind `{kind}`")))?;
+    if a.len() != n {
+        return Err(shape(&format!(
+            "op `{kind}` has {n} elements, not {}",
+            a.len()
+        )));
+    }
+    let key = a[1]
+        .as_str()
+        .ok_or_else(|| shape("the field name must be a string"))?;
     if is_reserved(key) {
         return Err(CoreError::new(
             error::RESERVED_KEY,
@@ -144,22 +178,32 @@ pub fn decode_op(j: &J, dec: &Decoder, allow_assign: bool) -> Result<Op, CoreErr
     }
     let key = key.to_string();
     if kind == "c" {
-        let value = dec.value(&a[2], 0).map_err(|e| e.into_core(&describe(&key, &[], None)))?;
+        let value = dec
+            .value(&a[2], 0)
+            .map_err(|e| e.into_core(&describe(&key, &[], None)))?;
         return Ok(Op::Create { key, value });
     }
     if kind == "x" {
         return Ok(Op::Remove { key });
     }
-    let raw_path = a[2].as_array().ok_or_else(|| shape("a path must be an array"))?;
+    let raw_path = a[2]
+        .as_array()
+        .ok_or_else(|| shape("a path must be an array"))?;
     if raw_path.len() > dec.max_depth {
         return Err(CoreError::new(
             error::TOO_DEEP,
-            format!("a path of {} segments is deeper than maxDepth ({})", raw_path.len(), dec.max_depth),
+            format!(
+                "a path of {} segments is deeper than maxDepth ({})",
+                raw_path.len(),
+                dec.max_depth
+            ),
         ));
     }
     let mut path = Vec::with_capacity(raw_path.len());
     for s in raw_path {
-        let seg = dec.seg(s, 0).map_err(|e| e.into_core(&describe(&key, &path, None)))?;
+        let seg = dec
+            .seg(s, 0)
+            .map_err(|e| e.into_core(&describe(&key, &path, None)))?;
         path.push(seg);
     }
     let at = |segs: &[Seg]| describe(&key, segs, None);
@@ -168,7 +212,9 @@ pub fn decode_op(j: &J, dec: &Decoder, allow_assign: bool) -> Result<Op, CoreErr
     let inner = path.len() + 1;
     let val = |j: &J, depth: usize| dec.value(j, depth).map_err(|e| e.into_core(&at(&path)));
     Ok(match kind {
-        "s" | "d" if path.is_empty() => return Err(shape(&format!("op `{kind}` needs a non-empty path"))),
+        "s" | "d" if path.is_empty() => {
+            return Err(shape(&format!("op `{kind}` needs a non-empty path")))
+        }
         "s" => {
             let value = val(&a[3], path.len())?;
             Op::Set { key, path, value }
@@ -187,19 +233,38 @@ pub fn decode_op(j: &J, dec: &Decoder, allow_assign: bool) -> Result<Op, CoreErr
             };
             let index = int(&a[3], "index")?;
             let delete = int(&a[4], "deleteCount")?;
-            let raw = a[5].as_array().ok_or_else(|| shape("splice items must be an array"))?;
+            let raw = a[5]
+                .as_array()
+                .ok_or_else(|| shape("splice items must be an array"))?;
             let mut items = Vec::with_capacity(raw.len());
             for (i, x) in raw.iter().enumerate() {
                 // `splice(i, n, ...items)` turns a hole into undefined; so does the core.
-                let v = dec.element(x, inner).map_err(|e| e.into_core(&format!("{} (item {i})", at(&path))))?;
-                items.push(if matches!(v, Value::Hole) { Value::Undefined } else { v });
+                let v = dec
+                    .element(x, inner)
+                    .map_err(|e| e.into_core(&format!("{} (item {i})", at(&path))))?;
+                items.push(if matches!(v, Value::Hole) {
+                    Value::Undefined
+                } else {
+                    v
+                });
             }
-            Op::Splice { key, path, index, delete, items }
+            Op::Splice {
+                key,
+                path,
+                index,
+                delete,
+                items,
+            }
         }
         "ms" => {
             let map_key = dec.seg(&a[3], inner).map_err(|e| e.into_core(&at(&path)))?;
             let value = val(&a[4], inner)?;
-            Op::MapSet { key, path, map_key, value }
+            Op::MapSet {
+                key,
+                path,
+                map_key,
+                value,
+            }
         }
         "md" => {
             let map_key = dec.seg(&a[3], inner).map_err(|e| e.into_core(&at(&path)))?;
@@ -220,7 +285,9 @@ pub fn decode_op(j: &J, dec: &Decoder, allow_assign: bool) -> Result<Op, CoreErr
 pub fn encode_seg(seg: &Seg, out: &mut String) {
     match seg {
         Seg::Key(s) => write_str(s, out),
-        Seg::Num(f) if f.is_finite() && !(*f == 0.0 && f.is_sign_negative()) => write_js_number(*f, out),
+        Seg::Num(f) if f.is_finite() && !(*f == 0.0 && f.is_sign_negative()) => {
+            write_js_number(*f, out)
+        }
         Seg::Num(f) => encode_value(&Value::Num(*f), out),
         Seg::Other(v) => encode_value(v, out),
         Seg::Pos(p) => {
@@ -264,7 +331,12 @@ pub fn encode_op(op: &Op, out: &mut String) {
             out.push(',');
             encode_value(value, out);
         }
-        Op::Splice { index, delete, items, .. } => {
+        Op::Splice {
+            index,
+            delete,
+            items,
+            ..
+        } => {
             out.push_str(&format!(",{index},{delete},["));
             for (i, x) in items.iter().enumerate() {
                 if i > 0 {
@@ -313,7 +385,10 @@ mod tests {
     use super::*;
     use crate::value::same;
 
-    const DEC: Decoder = Decoder { max_depth: 1000, functions: false };
+    const DEC: Decoder = Decoder {
+        max_depth: 1000,
+        functions: false,
+    };
 
     fn round(text: &str) -> String {
         let j: J = serde_json::from_str(text).unwrap();
@@ -333,7 +408,10 @@ mod tests {
 
     #[test]
     fn holes_in_splice_items_become_undefined() {
-        assert_eq!(round(r#"[["p","a",[],0,0,[{"~":"_"}]]]"#), r#"[["p","a",[],0,0,[{"~":"u"}]]]"#);
+        assert_eq!(
+            round(r#"[["p","a",[],0,0,[{"~":"_"}]]]"#),
+            r#"[["p","a",[],0,0,[{"~":"u"}]]]"#
+        );
     }
 
     #[test]
@@ -355,35 +433,66 @@ mod tests {
         }
         assert_eq!(err(r#"[["c","__proto__",1]]"#).code, error::RESERVED_KEY);
         assert_eq!(err(r#"[["s","a",["b"],{"~":"_"}]]"#).code, error::BAD_VALUE);
-        assert_eq!(err(r#"[["s","a",["b"],{"~":"F","v":"x"}]]"#).code, error::FUNCTIONS_DISABLED);
+        assert_eq!(
+            err(r#"[["s","a",["b"],{"~":"F","v":"x"}]]"#).code,
+            error::FUNCTIONS_DISABLED
+        );
         let e = err(r#"[["ok","a"],["s","a",["b",1,"c"],{"d":{"__proto__":1}}]]"#);
         assert_eq!(e.code, error::BAD_FRAME);
         let e = err(r#"[["x","a"],["s","a",["b",1,"c"],{"d":{"__proto__":1}}]]"#);
         assert_eq!(e.code, error::RESERVED_KEY);
-        assert!(e.message.contains("op 1") && e.message.contains("a.b[1].c.d"), "{}", e.message);
+        assert!(
+            e.message.contains("op 1") && e.message.contains("a.b[1].c.d"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
     fn depth_counts_the_path() {
-        let dec = Decoder { max_depth: 3, functions: false };
-        let ok: J = serde_json::from_str(r#"[["s","a",["x","y"],[1]],["p","a",["x"],0,0,[[1]]]]"#).unwrap();
+        let dec = Decoder {
+            max_depth: 3,
+            functions: false,
+        };
+        let ok: J =
+            serde_json::from_str(r#"[["s","a",["x","y"],[1]],["p","a",["x"],0,0,[[1]]]]"#).unwrap();
         assert!(decode_ops(&ok, &dec, false).is_ok());
-        for t in [r#"[["s","a",["x","y"],[[1]]]]"#, r#"[["p","a",["x","y"],0,0,[[1]]]]"#, r#"[["d","a",[1,2,3,4]]]"#] {
+        for t in [
+            r#"[["s","a",["x","y"],[[1]]]]"#,
+            r#"[["p","a",["x","y"],0,0,[[1]]]]"#,
+            r#"[["d","a",[1,2,3,4]]]"#,
+        ] {
             let j: J = serde_json::from_str(t).unwrap();
-            assert_eq!(decode_ops(&j, &dec, false).unwrap_err().code, error::TOO_DEEP, "{t}");
+            assert_eq!(
+                decode_ops(&j, &dec, false).unwrap_err().code,
+                error::TOO_DEEP,
+                "{t}"
+            );
         }
     }
 
     #[test]
     fn segments_keep_their_wire_type() {
-        let j: J = serde_json::from_str(r#"[["ms","m",["k",3,{"~":"n","v":"-0"},null],[],1]]"#).unwrap();
+        let j: J =
+            serde_json::from_str(r#"[["ms","m",["k",3,{"~":"n","v":"-0"},null],[],1]]"#).unwrap();
         let ops = decode_ops(&j, &DEC, false).unwrap();
-        let Op::MapSet { path, map_key, value, .. } = &ops[0] else { panic!() };
+        let Op::MapSet {
+            path,
+            map_key,
+            value,
+            ..
+        } = &ops[0]
+        else {
+            panic!()
+        };
         assert!(matches!(path[0], Seg::Key(_)) && matches!(path[1], Seg::Num(_)));
         assert!(matches!(path[2], Seg::Num(f) if f == 0.0 && f.is_sign_negative()));
         assert!(matches!(path[3], Seg::Other(Value::Null)));
         assert!(matches!(map_key, Seg::Other(Value::Array(_))));
         assert!(same(value, &Value::Num(1.0)));
-        assert_eq!(ops_to_json(&ops), r#"[["ms","m",["k",3,{"~":"n","v":"-0"},null],[],1]]"#);
+        assert_eq!(
+            ops_to_json(&ops),
+            r#"[["ms","m",["k",3,{"~":"n","v":"-0"},null],[],1]]"#
+        );
     }
 }

@@ -91,11 +91,17 @@ pub fn num_index(f: f64) -> Option<usize> {
 
 fn str_index(s: &str) -> Option<usize> {
     let b = s.as_bytes();
-    if b.is_empty() || b.len() > 16 || !b.iter().all(u8::is_ascii_digit) || (b[0] == b'0' && b.len() > 1)
+    if b.is_empty()
+        || b.len() > 16
+        || !b.iter().all(u8::is_ascii_digit)
+        || (b[0] == b'0' && b.len() > 1)
     {
         return None;
     }
-    s.parse::<u64>().ok().filter(|&n| n as f64 <= MAX_SAFE).map(|n| n as usize)
+    s.parse::<u64>()
+        .ok()
+        .filter(|&n| n as f64 <= MAX_SAFE)
+        .map(|n| n as usize)
 }
 
 fn is_ident(s: &str) -> bool {
@@ -215,16 +221,39 @@ mod tests {
 
     #[test]
     fn spells_paths_like_js() {
-        let list = Value::array([Value::Null, Value::Null, Value::Null, Value::object([("done", Value::Bool(false))])]);
-        assert_eq!(describe("list", &[Seg::Num(3.0), k("done")], Some(&list)), "list[3].done");
-        let users = Value::map([(Value::Str("a".into()), Value::object([("name", Value::Null)]))]);
-        assert_eq!(describe("users", &[k("a"), k("name")], Some(&users)), "users.get(\"a\").name");
-        assert_eq!(describe("cfg", &[k("limits"), k("max")], None), "cfg.limits.max");
-        assert_eq!(describe("my key", &[k("a b")], None), "[\"my key\"][\"a b\"]");
+        let list = Value::array([
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::object([("done", Value::Bool(false))]),
+        ]);
+        assert_eq!(
+            describe("list", &[Seg::Num(3.0), k("done")], Some(&list)),
+            "list[3].done"
+        );
+        let users = Value::map([(
+            Value::Str("a".into()),
+            Value::object([("name", Value::Null)]),
+        )]);
+        assert_eq!(
+            describe("users", &[k("a"), k("name")], Some(&users)),
+            "users.get(\"a\").name"
+        );
+        assert_eq!(
+            describe("cfg", &[k("limits"), k("max")], None),
+            "cfg.limits.max"
+        );
+        assert_eq!(
+            describe("my key", &[k("a b")], None),
+            "[\"my key\"][\"a b\"]"
+        );
         let s = Value::set([Value::Num(1.0)]);
         assert_eq!(describe("s", &[Seg::Num(0.0)], Some(&s)), "s.values()[0]");
         let m = Value::map([(Value::BigInt("5".into()), Value::Null)]);
-        assert_eq!(describe("m", &[Seg::Other(Value::BigInt("5".into()))], Some(&m)), "m.get(5n)");
+        assert_eq!(
+            describe("m", &[Seg::Other(Value::BigInt("5".into()))], Some(&m)),
+            "m.get(5n)"
+        );
     }
 
     #[test]

@@ -178,14 +178,14 @@ pub fn same(a: &Value, b: &Value) -> bool {
         },
         (RegExp(x), RegExp(y)) => Rc::ptr_eq(x, y) || x == y,
         (Array(x), Array(y)) => {
-            Rc::ptr_eq(x, y) || (x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| same(p, q)))
+            Rc::ptr_eq(x, y)
+                || (x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| same(p, q)))
         }
         (Object(x), Object(y)) => Rc::ptr_eq(x, y) || same_obj(x, y),
         (Map(x), Map(y)) => {
             Rc::ptr_eq(x, y)
                 || (x.len() == y.len()
-                    && x
-                        .values()
+                    && x.values()
                         .zip(y.values())
                         .all(|((k1, v1), (k2, v2))| same(k1, k2) && same(v1, v2)))
         }
@@ -203,8 +203,7 @@ pub fn same(a: &Value, b: &Value) -> bool {
 fn same_obj(x: &Obj, y: &Obj) -> bool {
     x.null_proto == y.null_proto
         && x.map.len() == y.map.len()
-        && x
-            .map
+        && x.map
             .iter()
             .zip(y.map.iter())
             .all(|((k1, v1), (k2, v2))| k1 == k2 && same(v1, v2))
@@ -213,8 +212,7 @@ fn same_obj(x: &Obj, y: &Obj) -> bool {
 /// `same` over whole states: same field names in the same order with `same` values.
 pub fn same_fields(a: &Fields, b: &Fields) -> bool {
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .zip(b.iter())
             .all(|((k1, v1), (k2, v2))| k1 == k2 && same(v1, v2))
 }
@@ -360,13 +358,19 @@ mod tests {
         let a = Value::map([(Value::array([]), Value::Null)]);
         let b = Value::map([(Value::array([]), Value::Null)]);
         assert!(same(&a, &b));
-        assert!(!same(&a, &Value::map([(Value::array([Value::Null]), Value::Null)])));
+        assert!(!same(
+            &a,
+            &Value::map([(Value::array([Value::Null]), Value::Null)])
+        ));
     }
 
     #[test]
     fn depth_counts_containers() {
         assert_eq!(Value::Num(1.0).depth(), 0);
         assert_eq!(Value::array([]).depth(), 1);
-        assert_eq!(Value::array([Value::map([(Value::Null, Value::array([]))])]).depth(), 3);
+        assert_eq!(
+            Value::array([Value::map([(Value::Null, Value::array([]))])]).depth(),
+            3
+        );
     }
 }

@@ -66,7 +66,8 @@ fn prop_part(k: &str) -> String {
         .chars()
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
-        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
     if ident {
         s.push('.');
         s.push_str(k);
@@ -123,7 +124,10 @@ fn base64_len(s: &str) -> Option<usize> {
     }
     let pad = b.iter().rev().take(2).take_while(|&&c| c == b'=').count();
     let body = &b[..b.len() - pad];
-    if !body.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/') {
+    if !body
+        .iter()
+        .all(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
+    {
         return None;
     }
     Some(b.len() / 4 * 3 - pad)
@@ -238,7 +242,13 @@ impl Decoder {
         Ok(Value::Object(Rc::new(Obj { null_proto, map })))
     }
 
-    fn tagged(&self, o: &serde_json::Map<String, J>, tag: &J, depth: usize, in_array: bool) -> R<Value> {
+    fn tagged(
+        &self,
+        o: &serde_json::Map<String, J>,
+        tag: &J,
+        depth: usize,
+        in_array: bool,
+    ) -> R<Value> {
         let Some(tag) = tag.as_str() else {
             return Err(bad("an object with a `~` key must be a tag (escape user objects as {\"~\":\"o\",\"v\":{...}})"));
         };
@@ -291,7 +301,11 @@ impl Decoder {
             },
             "AB" | "Buf" => match v.as_str().filter(|s| base64_len(s).is_some()) {
                 Some(s) => Value::Bytes(Rc::new(Bytes {
-                    kind: if tag == "AB" { BytesKind::ArrayBuffer } else { BytesKind::Buffer },
+                    kind: if tag == "AB" {
+                        BytesKind::ArrayBuffer
+                    } else {
+                        BytesKind::Buffer
+                    },
                     data: s.to_string(),
                 })),
                 None => return Err(payload("a padded base64 string")),
@@ -315,7 +329,9 @@ impl Decoder {
             "C" => match v.as_array().map(Vec::as_slice) {
                 Some([J::String(name), inner]) if !name.is_empty() => {
                     let d = self.enter(depth)?;
-                    let inner = self.value(inner, d).map_err(|e| e.at(format!(" (instance of {name})")))?;
+                    let inner = self
+                        .value(inner, d)
+                        .map_err(|e| e.at(format!(" (instance of {name})")))?;
                     Value::Class(Rc::new((name.clone(), inner)))
                 }
                 _ => return Err(payload("[className, value]")),
@@ -332,7 +348,11 @@ impl Decoder {
                     None => return Err(payload("a source string")),
                 }
             }
-            "#" => return Err(bad("a position reference can only name a Map key or Set member in an op")),
+            "#" => {
+                return Err(bad(
+                    "a position reference can only name a Map key or Set member in an op",
+                ))
+            }
             t => return Err(bad(format!("unknown tag `{t}`"))),
         })
     }
@@ -348,7 +368,9 @@ impl Decoder {
                 return Err(bad(format!("Map entry {i} is not a [key, value] pair")));
             };
             let k = normalize_key(self.value(k, d).map_err(|e| e.at(format!(" (key #{i})")))?);
-            let v = self.value(v, d).map_err(|e| e.at(format!(".get(<key #{i}>)")))?;
+            let v = self
+                .value(v, d)
+                .map_err(|e| e.at(format!(".get(<key #{i}>)")))?;
             let mk = MapKey::of(&k);
             if m.contains_key(&mk) {
                 return Err(bad(format!("Map key #{i} repeats an earlier key")));
@@ -365,7 +387,10 @@ impl Decoder {
         let d = self.enter(depth)?;
         let mut s = SetMembers::with_capacity(members.len());
         for (i, x) in members.iter().enumerate() {
-            let x = normalize_key(self.value(x, d).map_err(|e| e.at(format!(".values()[{i}]")))?);
+            let x = normalize_key(
+                self.value(x, d)
+                    .map_err(|e| e.at(format!(".values()[{i}]")))?,
+            );
             let mk = MapKey::of(&x);
             if s.contains_key(&mk) {
                 return Err(bad(format!("Set member #{i} repeats an earlier member")));

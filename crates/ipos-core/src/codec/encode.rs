@@ -197,7 +197,11 @@ pub fn encode_value(v: &Value, out: &mut String) {
         }
         Value::Bytes(b) => match &b.kind {
             BytesKind::ArrayBuffer | BytesKind::Buffer => {
-                let tag = if b.kind == BytesKind::Buffer { "Buf" } else { "AB" };
+                let tag = if b.kind == BytesKind::Buffer {
+                    "Buf"
+                } else {
+                    "AB"
+                };
                 out.push_str(r#"{"~":""#);
                 out.push_str(tag);
                 out.push_str(r#"","v":"#);

@@ -67,11 +67,18 @@ fn every_tag_round_trips() {
 
 #[test]
 fn special_numbers_are_exact() {
-    let Value::Num(f) = round(r#"{"~":"n","v":"-0"}"#) else { panic!() };
+    let Value::Num(f) = round(r#"{"~":"n","v":"-0"}"#) else {
+        panic!()
+    };
     assert!(f == 0.0 && f.is_sign_negative());
-    let Value::Num(f) = round(r#"{"~":"n","v":"NaN"}"#) else { panic!() };
+    let Value::Num(f) = round(r#"{"~":"n","v":"NaN"}"#) else {
+        panic!()
+    };
     assert!(f.is_nan());
-    assert!(same(&round("[1,2]"), &Value::array([Value::Num(1.0), Value::Num(2.0)])));
+    assert!(same(
+        &round("[1,2]"),
+        &Value::array([Value::Num(1.0), Value::Num(2.0)])
+    ));
 }
 
 #[test]
@@ -216,7 +223,10 @@ fn depth_limit() {
         assert_eq!(decode(&t).unwrap().depth(), 1000);
         let t = format!(r#"{{"~":"M","v":[[1,{t}]]}}"#);
         assert_eq!(code(&t), error::TOO_DEEP);
-        let dec = Decoder { max_depth: 2, ..DEC };
+        let dec = Decoder {
+            max_depth: 2,
+            ..DEC
+        };
         assert!(decode_with(&dec, r#"{"a":{"b":1}}"#).is_ok());
         let e = decode_with(&dec, r#"{"a":{"b":{}}}"#).unwrap_err();
         assert_eq!(e.code, error::TOO_DEEP);

@@ -36,7 +36,18 @@ impl Rng {
 
 pub const KEYS: [&str; 6] = ["a", "b", "c", "~", "length", "x y"];
 const STRS: [&str; 6] = ["", "a", "~", "\"q\\", "é😀", "\u{1}"];
-const NUMS: [f64; 10] = [0.0, -0.0, 1.0, -2.5, 1e21, 5e-324, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.1];
+const NUMS: [f64; 10] = [
+    0.0,
+    -0.0,
+    1.0,
+    -2.5,
+    1e21,
+    5e-324,
+    f64::NAN,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    0.1,
+];
 
 fn primitive(rng: &mut Rng) -> Value {
     match rng.below(7) {
@@ -44,14 +55,21 @@ fn primitive(rng: &mut Rng) -> Value {
         1 => Value::Null,
         2 => Value::Bool(rng.chance(50)),
         3 | 4 => Value::Num(*rng.pick(&NUMS)),
-        5 => Value::BigInt(rng.pick(&["0", "-12", "123456789012345678901234567890"]).to_string()),
+        5 => Value::BigInt(
+            rng.pick(&["0", "-12", "123456789012345678901234567890"])
+                .to_string(),
+        ),
         _ => Value::Str(rng.pick(&STRS).to_string()),
     }
 }
 
 /// A random value at most `depth` containers deep.
 pub fn gen_value(rng: &mut Rng, depth: usize) -> Value {
-    let kind = if depth == 0 { rng.below(3) } else { rng.below(10) };
+    let kind = if depth == 0 {
+        rng.below(3)
+    } else {
+        rng.below(10)
+    };
     match kind {
         0 | 1 => primitive(rng),
         2 => match rng.below(4) {
@@ -59,7 +77,7 @@ pub fn gen_value(rng: &mut Rng, depth: usize) -> Value {
             1 => Value::RegExp(Rc::new(("a.b".into(), "gi".into()))),
             2 => Value::Bytes(Rc::new(Bytes {
                 kind: BytesKind::Typed("Uint16Array".into()),
-                data: "AAEC".into(),
+                data: "AAECAw==".into(),
             })),
             _ => Value::EventTarget,
         },
@@ -77,7 +95,11 @@ pub fn gen_value(rng: &mut Rng, depth: usize) -> Value {
                 .collect(),
         })),
         7 => Value::map((0..rng.below(4)).map(|_| {
-            let k = if rng.chance(15) { gen_value(rng, depth - 1) } else { primitive(rng) };
+            let k = if rng.chance(15) {
+                gen_value(rng, depth - 1)
+            } else {
+                primitive(rng)
+            };
             (k, gen_value(rng, depth - 1))
         })),
         8 => Value::set((0..rng.below(4)).map(|_| {
@@ -102,7 +124,11 @@ pub fn mutate(v: &Value, rng: &mut Rng) -> Value {
             match rng.below(4) {
                 0 if !a.is_empty() => {
                     let i = rng.below(a.len());
-                    a[i] = if matches!(a[i], Value::Hole) { gen_value(rng, 1) } else { mutate(&a[i], rng) };
+                    a[i] = if matches!(a[i], Value::Hole) {
+                        gen_value(rng, 1)
+                    } else {
+                        mutate(&a[i], rng)
+                    };
                 }
                 1 => a.insert(rng.below(a.len() + 1), gen_value(rng, 1)),
                 2 if !a.is_empty() => {
@@ -165,10 +191,20 @@ pub fn mutate(v: &Value, rng: &mut Rng) -> Value {
 /// The segment a path uses to step into child `i` of container `v`, if it can.
 fn child_seg(v: &Value, i: usize) -> Option<(Seg, Value)> {
     match v {
-        Value::Object(o) => o.map.get_index(i).map(|(k, c)| (Seg::Key(k.clone()), c.clone())),
-        Value::Array(a) => a.get(i).filter(|c| !matches!(c, Value::Hole)).map(|c| (Seg::Num(i as f64), c.clone())),
+        Value::Object(o) => o
+            .map
+            .get_index(i)
+            .map(|(k, c)| (Seg::Key(k.clone()), c.clone())),
+        Value::Array(a) => a
+            .get(i)
+            .filter(|c| !matches!(c, Value::Hole))
+            .map(|c| (Seg::Num(i as f64), c.clone())),
         Value::Map(m) => m.get_index(i).map(|(mk, (k, c))| {
-            let seg = if mk.is_obj() { Seg::Pos(i) } else { Seg::of_key(k) };
+            let seg = if mk.is_obj() {
+                Seg::Pos(i)
+            } else {
+                Seg::of_key(k)
+            };
             (seg, c.clone())
         }),
         Value::Set(s) => s.get_index(i).map(|(_, c)| (Seg::Num(i as f64), c.clone())),
@@ -190,27 +226,40 @@ fn len(v: &Value) -> usize {
 pub fn gen_op(fields: &Fields, rng: &mut Rng) -> Op {
     let fkey = |rng: &mut Rng| rng.pick(&["a", "b", "c", "d"]).to_string();
     if fields.is_empty() || rng.chance(12) {
-        return Op::Create { key: fkey(rng), value: gen_value(rng, 3) };
+        return Op::Create {
+            key: fkey(rng),
+            value: gen_value(rng, 3),
+        };
     }
-    let (key, root) = fields.get_index(rng.below(fields.len())).map(|(k, v)| (k.clone(), v.clone())).unwrap();
+    let (key, root) = fields
+        .get_index(rng.below(fields.len()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .unwrap();
     if rng.chance(4) {
         return Op::Remove { key };
     }
     if rng.chance(8) {
-        return Op::Assign { key, path: vec![], value: mutate(&root, rng) };
+        return Op::Assign {
+            key,
+            path: vec![],
+            value: mutate(&root, rng),
+        };
     }
     // Walk down to a container.
     let mut path = Vec::new();
     let mut cur = root;
-    let mut parent_is_set = false;
     loop {
         let n = len(&cur);
         if n == 0 || rng.chance(40) {
             break;
         }
         match child_seg(&cur, rng.below(n)) {
-            Some((seg, child)) if matches!(child, Value::Object(_) | Value::Array(_) | Value::Map(_) | Value::Set(_)) => {
-                parent_is_set = matches!(cur, Value::Set(_));
+            Some((seg, child))
+                if matches!(
+                    child,
+                    Value::Object(_) | Value::Array(_) | Value::Map(_) | Value::Set(_)
+                ) =>
+            {
                 path.push(seg);
                 cur = child;
             }
@@ -228,8 +277,16 @@ pub fn gen_op(fields: &Fields, rng: &mut Rng) -> Op {
             path.push(Seg::Key(k));
             match rng.below(4) {
                 0 => Op::Delete { key, path },
-                1 => Op::Assign { key, path, value: value(rng) },
-                _ => Op::Set { key, path, value: value(rng) },
+                1 => Op::Assign {
+                    key,
+                    path,
+                    value: value(rng),
+                },
+                _ => Op::Set {
+                    key,
+                    path,
+                    value: value(rng),
+                },
             }
         }
         Value::Array(a) => match rng.below(6) {
@@ -237,30 +294,52 @@ pub fn gen_op(fields: &Fields, rng: &mut Rng) -> Op {
                 let index = rng.below(a.len() + 1);
                 let delete = rng.below(a.len() - index + 1);
                 let items = (0..rng.below(3)).map(|_| value(rng)).collect();
-                Op::Splice { key, path, index, delete, items }
+                Op::Splice {
+                    key,
+                    path,
+                    index,
+                    delete,
+                    items,
+                }
             }
             2 => {
                 path.push(Seg::Key("length".into()));
-                Op::Set { key, path, value: Value::Num(rng.below(a.len() + 2) as f64) }
+                Op::Set {
+                    key,
+                    path,
+                    value: Value::Num(rng.below(a.len() + 2) as f64),
+                }
             }
             3 => {
                 path.push(Seg::Num(rng.below(a.len() + 1) as f64));
                 Op::Delete { key, path }
             }
-            4 if !parent_is_set => {
+            4 => {
                 path.push(Seg::Num(rng.below(a.len() + 2) as f64));
-                Op::Assign { key, path, value: value(rng) }
+                Op::Assign {
+                    key,
+                    path,
+                    value: value(rng),
+                }
             }
             _ => {
                 path.push(Seg::Num(rng.below(a.len() + 2) as f64));
-                Op::Set { key, path, value: value(rng) }
+                Op::Set {
+                    key,
+                    path,
+                    value: value(rng),
+                }
             }
         },
         Value::Map(m) => {
             let existing = (!m.is_empty()).then(|| {
                 let i = rng.below(m.len());
                 let (mk, (k, _)) = m.get_index(i).unwrap();
-                if mk.is_obj() { Seg::Pos(i) } else { Seg::of_key(k) }
+                if mk.is_obj() {
+                    Seg::Pos(i)
+                } else {
+                    Seg::of_key(k)
+                }
             });
             let map_key = match existing {
                 Some(s) if rng.chance(60) => s,
@@ -270,24 +349,40 @@ pub fn gen_op(fields: &Fields, rng: &mut Rng) -> Op {
             match rng.below(6) {
                 0 | 1 => Op::MapDelete { key, path, map_key },
                 2 if rng.chance(30) => Op::Clear { key, path },
-                _ => Op::MapSet { key, path, map_key, value: value(rng) },
+                _ => Op::MapSet {
+                    key,
+                    path,
+                    map_key,
+                    value: value(rng),
+                },
             }
         }
         Value::Set(s) => match rng.below(5) {
             0 | 1 if !s.is_empty() => {
                 let i = rng.below(s.len());
                 let (mk, m) = s.get_index(i).unwrap();
-                let member = if mk.is_obj() || rng.chance(30) { Seg::Pos(i) } else { Seg::of_key(m) };
+                let member = if mk.is_obj() || rng.chance(30) {
+                    Seg::Pos(i)
+                } else {
+                    Seg::of_key(m)
+                };
                 Op::SetDelete { key, path, member }
             }
             2 if rng.chance(30) => Op::Clear { key, path },
             _ => Op::SetAdd {
                 key,
                 path,
-                value: if rng.chance(20) { value(rng) } else { primitive(rng) },
+                value: if rng.chance(20) {
+                    value(rng)
+                } else {
+                    primitive(rng)
+                },
             },
         },
-        _ => Op::Create { key, value: value(rng) },
+        _ => Op::Create {
+            key,
+            value: value(rng),
+        },
     }
 }
 
@@ -323,16 +418,34 @@ pub fn arb_value() -> impl Strategy<Value = Value> {
         1 => Just(Value::EventTarget),
         1 => "[a-z =>]{0,6}".prop_map(|s| Value::Function(Rc::new(s))),
     ];
-    leaf.prop_recursive(4, 48, 5, move |inner| {
+    leaf.prop_recursive(5, 96, 6, move |inner| {
         let key = "[ab~]|length|x y|";
         prop_oneof![
-            prop::collection::vec(prop_oneof![5 => inner.clone(), 1 => Just(Value::Hole)], 0..5).prop_map(Value::array),
-            (any::<bool>(), prop::collection::vec((key, inner.clone()), 0..4)).prop_map(|(np, kv)| {
-                Value::Object(Rc::new(Obj { null_proto: np, map: kv.into_iter().collect() }))
-            }),
-            prop::collection::vec((prop_oneof![3 => prim.clone(), 1 => inner.clone()], inner.clone()), 0..4)
-                .prop_map(Value::map),
-            prop::collection::vec(prop_oneof![3 => prim.clone(), 1 => inner.clone()], 0..4).prop_map(Value::set),
+            prop::collection::vec(
+                prop_oneof![5 => inner.clone(), 1 => Just(Value::Hole)],
+                0..5
+            )
+            .prop_map(Value::array),
+            (
+                any::<bool>(),
+                prop::collection::vec((key, inner.clone()), 0..4)
+            )
+                .prop_map(|(np, kv)| {
+                    Value::Object(Rc::new(Obj {
+                        null_proto: np,
+                        map: kv.into_iter().collect(),
+                    }))
+                }),
+            prop::collection::vec(
+                (
+                    prop_oneof![3 => prim.clone(), 1 => inner.clone()],
+                    inner.clone()
+                ),
+                0..4
+            )
+            .prop_map(Value::map),
+            prop::collection::vec(prop_oneof![3 => prim.clone(), 1 => inner.clone()], 0..4)
+                .prop_map(Value::set),
             ("[A-Z][a-z]{0,3}", inner.clone()).prop_map(|(n, v)| Value::Class(Rc::new((n, v)))),
         ]
     })

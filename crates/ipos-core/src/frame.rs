@@ -1,0 +1,52 @@
+//! The frame envelope: the fields a frame may carry, and builders for the frames the core emits.
+
+use std::fmt::Write;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::codec::write_str;
+use crate::error::CoreError;
+
+/// Every frame field, all optional: which ones are required depends on `t`.
+#[derive(Deserialize)]
+pub(crate) struct Frame<'a> {
+    pub(crate) t: String,
+    pub(crate) v: Option<serde_json::Value>,
+    pub(crate) id: Option<String>,
+    #[serde(rename = "fn")]
+    pub(crate) func: Option<bool>,
+    pub(crate) q: Option<u64>,
+    #[serde(borrow)]
+    pub(crate) f: Option<&'a RawValue>,
+    pub(crate) o: Option<String>,
+    pub(crate) n: Option<u64>,
+    pub(crate) ok: Option<bool>,
+    #[serde(borrow)]
+    pub(crate) ops: Option<&'a RawValue>,
+    pub(crate) i: Option<u64>,
+}
+
+/// A field frame type `t` requires (absent or `null` is an error; a wrong type failed parsing).
+pub(crate) fn need<T>(v: Option<T>, t: &str, name: &str) -> Result<T, CoreError> {
+    v.ok_or_else(|| CoreError::bad_frame(format!("frame `{t}` needs a valid `{name}`")))
+}
+
+/// Origins are hex ids (PROTOCOL.md); anything else is not from an ipos peer.
+pub(crate) fn check_origin(o: &str) -> Result<(), CoreError> {
+    if o.is_empty() || o.len() > 64 || !o.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return Err(CoreError::bad_frame("an origin id is 1 to 64 hex digits"));
+    }
+    Ok(())
+}
+
+/// A sequenced batch frame; `ops` is JSON text, copied as is.
+pub(crate) fn q_frame(seq: u64, origin: &str, n: u64, ok: bool, ops: &str) -> String {
+    let mut s = String::with_capacity(ops.len() + origin.len() + 64);
+    let _ = write!(s, r#"{{"t":"q","q":{seq},"o":"#);
+    write_str(origin, &mut s);
+    let _ = write!(s, r#","n":{n},"ok":{ok},"ops":"#);
+    s.push_str(ops);
+    s.push('}');
+    s
+}

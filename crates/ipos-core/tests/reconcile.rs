@@ -1,0 +1,271 @@
+//! Convergence: a root, children and a grandchild (behind an intermediate) make random concurrent
+//! changes; frames are delivered in random interleavings, FIFO per link. Every engine must end
+//! with the root's state, and at every step the "JS view" (what JS would hold by applying local
+//! ops and the verdicts the engine returns) must equal the engine's own mirror.
+
+mod common;
+
+use std::collections::{HashMap, VecDeque};
+
+use common::{gen_op, Rng};
+use ipos_core::{
+    apply_batch, apply_op, decode_ops, ops_to_json, parse_json, same_fields, to_json, Decoder,
+    Engine, Fields, Limits, Op,
+};
+use proptest::prelude::*;
+
+const DEC: Decoder = Decoder {
+    max_depth: 1000,
+    functions: false,
+};
+
+struct Node {
+    engine: Engine,
+    /// What the JS front would show: local ops applied as made, remote ones as the verdicts say.
+    js: Fields,
+    parent: Option<usize>,
+    children: Vec<usize>,
+}
+
+struct Net {
+    nodes: Vec<Node>,
+    links: HashMap<(usize, usize), VecDeque<String>>,
+    log: Vec<String>,
+}
+
+fn parse_ops(text: &serde_json::Value) -> Vec<Op> {
+    decode_ops(text, &DEC, true).unwrap()
+}
+
+fn dump_fields(f: &Fields) -> String {
+    f.iter()
+        .map(|(k, v)| format!("{k}={}", to_json(v)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Net {
+    fn new(parents: &[Option<usize>]) -> Net {
+        let mut nodes: Vec<Node> = parents
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut engine = Engine::new(Limits::default());
+                engine.set_origin(format!("{:02x}", i + 1));
+                Node {
+                    engine,
+                    js: Fields::new(),
+                    parent: *p,
+                    children: Vec::new(),
+                }
+            })
+            .collect();
+        for i in 0..nodes.len() {
+            if let Some(p) = nodes[i].parent {
+                nodes[p].children.push(i);
+            }
+        }
+        Net {
+            nodes,
+            links: HashMap::new(),
+            log: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, from: usize, to: usize, frame: String) {
+        self.links.entry((from, to)).or_default().push_back(frame);
+    }
+
+    fn send_down(&mut self, from: usize, frame: &str) {
+        for c in self.nodes[from].children.clone() {
+            self.send(from, c, frame.to_string());
+        }
+    }
+
+    /// Connects every node to its parent by snapshot, parents first (indices are in tree order).
+    fn attach_all(&mut self) {
+        for i in 0..self.nodes.len() {
+            if let Some(p) = self.nodes[i].parent {
+                let snap = self.nodes[p].engine.snapshot();
+                let (v, _) = self.nodes[i].engine.receive(&snap, true).unwrap();
+                assert_eq!(v, r#"{"k":"s"}"#);
+                let j: serde_json::Value = serde_json::from_str(&snap).unwrap();
+                let mut js = Fields::new();
+                for e in j["f"].as_array().unwrap() {
+                    js.insert(e[0].as_str().unwrap().into(), DEC.value(&e[1], 0).unwrap());
+                }
+                self.nodes[i].js = js;
+            }
+        }
+    }
+
+    fn check(&self, i: usize) {
+        let n = &self.nodes[i];
+        assert!(
+            same_fields(&n.js, n.engine.fields()),
+            "node {i}: JS view {} but engine {}\n{}",
+            dump_fields(&n.js),
+            dump_fields(n.engine.fields()),
+            self.log.join("\n")
+        );
+    }
+
+    /// Node `i` makes a random batch of 1–3 ops that are valid on what it shows.
+    fn local(&mut self, i: usize, rng: &mut Rng) {
+        let mut scratch = self.nodes[i].js.clone();
+        let mut ops = Vec::new();
+        for _ in 0..1 + rng.below(3) {
+            let op = gen_op(&scratch, rng);
+            apply_op(&mut scratch, &op).unwrap_or_else(|e| {
+                panic!(
+                    "generated an invalid op {}: {e}",
+                    ops_to_json(std::slice::from_ref(&op))
+                )
+            });
+            ops.push(op);
+        }
+        let text = ops_to_json(&ops);
+        self.log.push(format!("{i} local {text}"));
+        let frame = self.nodes[i]
+            .engine
+            .local(&text)
+            .unwrap_or_else(|e| panic!("local {text}: {e}"));
+        // JS applied the ops as the user made them (assigns set values directly).
+        self.nodes[i].js = scratch;
+        self.check(i);
+        if frame.is_empty() {
+            return;
+        }
+        match self.nodes[i].parent {
+            None => self.send_down(i, &frame),
+            Some(p) => self.send(i, p, frame),
+        }
+    }
+
+    fn deliver(&mut self, from: usize, to: usize) {
+        let frame = self
+            .links
+            .get_mut(&(from, to))
+            .unwrap()
+            .pop_front()
+            .unwrap();
+        let from_parent = self.nodes[to].parent == Some(from);
+        self.log.push(format!("{from}->{to} {frame}"));
+        let (verdict, out) = self.nodes[to]
+            .engine
+            .receive(&frame, from_parent)
+            .unwrap_or_else(|e| panic!("{from}->{to} {frame}: {e}\n{}", self.log.join("\n")));
+        self.log.push(format!("   verdict {verdict}"));
+        let v: serde_json::Value = serde_json::from_str(&verdict).unwrap();
+        let f: serde_json::Value = serde_json::from_str(&frame).unwrap();
+        let node = &mut self.nodes[to];
+        match v["k"].as_str().unwrap() {
+            "b" if v["up"] == true => {
+                let p = node.parent.unwrap();
+                self.send(to, p, frame);
+            }
+            "b" => {
+                if v["ok"] == true {
+                    apply_batch(&mut node.js, &parse_ops(&f["ops"])).unwrap();
+                }
+                self.send_down(to, &out.unwrap());
+            }
+            "q" => {
+                match v["apply"].as_str().unwrap() {
+                    "frame" => apply_batch(&mut node.js, &parse_ops(&f["ops"])).unwrap(),
+                    "patch" => apply_batch(&mut node.js, &parse_ops(&v["ops"])).unwrap(),
+                    "none" => {}
+                    a => panic!("verdict apply {a}"),
+                }
+                self.send_down(to, &frame);
+            }
+            k => panic!("unexpected verdict {k}"),
+        }
+        self.check(to);
+    }
+
+    fn busy_links(&self) -> Vec<(usize, usize)> {
+        let mut l: Vec<_> = self
+            .links
+            .iter()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(k, _)| *k)
+            .collect();
+        l.sort();
+        l
+    }
+}
+
+fn simulate(parents: &[Option<usize>], seed: u64, steps: usize) {
+    let mut rng = Rng(seed);
+    let mut net = Net::new(parents);
+    // The root starts with some state, then everyone attaches.
+    for _ in 0..3 {
+        net.local(0, &mut rng);
+    }
+    // Nobody was connected yet: those frames went nowhere.
+    net.links.clear();
+    net.attach_all();
+    for _ in 0..steps {
+        let busy = net.busy_links();
+        if busy.is_empty() || rng.chance(40) {
+            let i = rng.below(net.nodes.len());
+            net.local(i, &mut rng);
+        } else {
+            let (from, to) = *rng.pick(&busy);
+            net.deliver(from, to);
+        }
+    }
+    loop {
+        let busy = net.busy_links();
+        if busy.is_empty() {
+            break;
+        }
+        let (from, to) = *rng.pick(&busy);
+        net.deliver(from, to);
+    }
+    let root = net.nodes[0].engine.dump();
+    for (i, n) in net.nodes.iter().enumerate() {
+        assert_eq!(
+            n.engine.pending_len(),
+            0,
+            "node {i} still has pending batches"
+        );
+        assert_eq!(n.engine.seq(), net.nodes[0].engine.seq(), "node {i} seq");
+        assert_eq!(
+            n.engine.dump(),
+            root,
+            "node {i} diverged\n{}",
+            net.log.join("\n")
+        );
+    }
+}
+
+/// root ← A, root ← B, A ← G (G's frames travel through A).
+const TREE: [Option<usize>; 4] = [None, Some(0), Some(0), Some(1)];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_engine_converges_on_the_roots_state(seed in any::<u64>(), steps in 1usize..120) {
+        simulate(&TREE, seed, steps);
+    }
+
+    #[test]
+    fn three_children_and_a_grandchild(seed in any::<u64>(), steps in 1usize..80) {
+        simulate(&[None, Some(0), Some(0), Some(0), Some(2)], seed, steps);
+    }
+}
+
+#[test]
+fn long_runs_converge() {
+    for seed in 0..20 {
+        simulate(&TREE, seed * 7919 + 1, 600);
+    }
+}
+
+#[test]
+fn parse_json_helper_is_exported() {
+    assert!(parse_json("[1]", 10).is_ok());
+}
