@@ -213,11 +213,16 @@ async function main() {
   const results = targets(summary)
   const md = markdown({ meta, scenarios, summary, results })
 
-  fs.writeFileSync(path.join(__dirname, 'results.md'), md)
-  fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify({ meta, summary, targets: results, cells }, null, 2) + '\n')
   console.log(md)
   console.log('Targets:')
   for (const t of results) console.log(`  ${t.result.padEnd(4)} ${t.target} (${t.detail})`)
+  // The README includes results.md: a run over a subset must not replace the full tables.
+  if (opts.only || opts.impls.length < IMPLS.length) {
+    console.log(`\n${meta.seconds} s; partial run (--only/--impls): bench/results.* left unchanged`)
+    return
+  }
+  fs.writeFileSync(path.join(__dirname, 'results.md'), md)
+  fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify({ meta, summary, targets: results, cells }, null, 2) + '\n')
   console.log(`\n${meta.seconds} s; wrote bench/results.md and bench/results.json`)
 }
 
