@@ -34,6 +34,7 @@ class State {
     this.readyResolve = null
     this.closed = false
     this.pingId = 0
+    this.warned = new Set()
     this.decodeCtx = {
       functions: !!this.opts.functions,
       onUnknownClass: (name) => this.error(iposError(Error, 'ERR_IPOS_UNKNOWN_CLASS', `received an instance of class ${name}, which is not registered in this process: call IPOS.registerClass(${name}) before IPOS.new(); the value was kept as its serialised data`)),
@@ -210,6 +211,8 @@ class State {
           return
         }
         if (v.ok) this.applyRemote(JSON.parse(d).ops, link)
+        // Rejected whole (a bad or a stale path): the origin still gets the verdict, to roll back.
+        else this.error(iposError(Error, v.code, v.message), link)
         return this.sendDown(out[1])
       case 'q':
         this.sendDown(d)
@@ -352,7 +355,11 @@ class State {
   error(err, link) {
     if (link && err.peer === undefined) err.peer = link.target
     if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', err)
-    else process.emitWarning(err.message, { code: err.code })
+    else if (!this.warned.has(err.code)) {
+      // Without an 'error' listener nothing throws (a bad peer must not crash us); warn once per code.
+      this.warned.add(err.code)
+      process.emitWarning(`${err.message} (further ${err.code} warnings are suppressed; listen to 'error' to see them)`, { code: err.code })
+    }
   }
 }
 

@@ -1,8 +1,10 @@
 //! Applying ops to the mirror, with PROTOCOL.md's semantics. Every op checks everything before it
-//! mutates anything, so a failed op leaves the state as it was; a batch of several ops runs on a
-//! clone (cheap: containers are `Rc`) that replaces the state only when all ops succeeded.
+//! mutates anything, so a failed op leaves the state as it was; a batch of several ops keeps an
+//! undo log of the fields it touches and restores them if a later op fails.
 
 use std::rc::Rc;
+
+use indexmap::IndexMap;
 
 use crate::error::{self, is_reserved, CoreError};
 use crate::op::Op;
@@ -33,15 +35,56 @@ type R<T> = Result<T, Fail>;
 pub fn apply_batch(fields: &mut Fields, ops: &[Op]) -> Result<(), CoreError> {
     match ops {
         [] => Ok(()),
-        // A single op is atomic by itself; no clone needed.
+        // A single op is atomic by itself.
         [op] => apply_op(fields, op),
         _ => {
-            let mut work = fields.clone();
+            let mut txn = Txn::default();
             for op in ops {
-                apply_op(&mut work, op)?;
+                if let Err(e) = txn.apply(fields, op) {
+                    txn.rollback(fields);
+                    return Err(e);
+                }
             }
-            *fields = work;
             Ok(())
+        }
+    }
+}
+
+/// An undo log for applying several ops atomically. It remembers each touched field as it was
+/// before its first change (an `Rc` clone: O(1)), so the cost is per touched field, not per
+/// field of the state as a full clone would be.
+#[derive(Default)]
+pub struct Txn {
+    /// Field name → (position, value) before the transaction, or `None` if it did not exist.
+    saved: IndexMap<String, Option<(usize, Value)>>,
+}
+
+impl Txn {
+    /// Applies one op, remembering what it touches.
+    pub fn apply(&mut self, fields: &mut Fields, op: &Op) -> Result<(), CoreError> {
+        let key = op.key();
+        if !self.saved.contains_key(key) {
+            let before = fields.get_full(key).map(|(i, _, v)| (i, v.clone()));
+            self.saved.insert(key.to_string(), before);
+        }
+        apply_op(fields, op)
+    }
+
+    /// Puts every touched field back as it was, at its old position.
+    pub fn rollback(self, fields: &mut Fields) {
+        for key in self.saved.keys() {
+            fields.shift_remove(key);
+        }
+        // Untouched fields kept their relative order; re-inserting the others by ascending old
+        // position puts each exactly where it was.
+        let mut back: Vec<(usize, String, Value)> = self
+            .saved
+            .into_iter()
+            .filter_map(|(k, b)| b.map(|(i, v)| (i, k, v)))
+            .collect();
+        back.sort_by_key(|(i, _, _)| *i);
+        for (i, k, v) in back {
+            fields.shift_insert(i.min(fields.len()), k, v);
         }
     }
 }

@@ -7,7 +7,7 @@ mod scan;
 
 pub use decode::{from_str_unbounded, parse_json, DecodeError, Decoder};
 pub use encode::{encode_value, to_json, write_js_number, write_str};
-pub use scan::{json_depth, json_depth_exceeds};
+pub use scan::{json_depth, json_depth_exceeds, json_depth_within};
 
 #[cfg(test)]
 mod tests;

@@ -204,11 +204,11 @@ impl Engine {
         let simple = |v: &str| Ok((v.to_string(), None));
         match t {
             "h" => {
-                let v = need(f.v.as_ref(), t, "v")?;
-                if v.as_f64() != Some(1.0) {
+                let v = need(f.v, t, "v")?.get();
+                if serde_json::from_str::<f64>(v).ok() != Some(1.0) {
                     return Err(CoreError::new(
                         error::VERSION,
-                        format!("the peer speaks ipos protocol {v}, this process speaks 1"),
+                        format!("the peer speaks ipos protocol {v:.20}, this process speaks 1"),
                     ));
                 }
                 let id = need(f.id.as_deref(), t, "id")?;
@@ -237,8 +237,7 @@ impl Engine {
 
     fn parse_ops(&self, raw: &RawValue) -> Result<Vec<Op>, CoreError> {
         let dec = self.decoder();
-        let j: serde_json::Value = crate::codec::from_str_unbounded(raw.get())
-            .map_err(|e| CoreError::bad_frame(format!("bad ops: {e}")))?;
+        let j = parse_json(raw.get(), dec.json_limit())?;
         decode_ops(&j, &dec, false)
     }
 
@@ -254,8 +253,7 @@ impl Engine {
         }
         let q = need(f.q, "s", "q")?;
         let raw = need(f.f, "s", "f")?;
-        let j: serde_json::Value = crate::codec::from_str_unbounded(raw.get())
-            .map_err(|e| CoreError::bad_frame(format!("bad snapshot: {e}")))?;
+        let j = parse_json(raw.get(), self.decoder().json_limit())?;
         let entries = j
             .as_array()
             .ok_or_else(|| CoreError::bad_frame("snapshot `f` must be an array"))?;

@@ -8,11 +8,14 @@ use serde_json::value::RawValue;
 use crate::codec::write_str;
 use crate::error::CoreError;
 
-/// Every frame field, all optional: which ones are required depends on `t`.
+/// Every frame field, all optional: which ones are required depends on `t`. Anything that may
+/// nest is kept raw: serde_json skips raw values without recursing, so parsing the envelope is
+/// safe whatever a hostile frame holds.
 #[derive(Deserialize)]
 pub(crate) struct Frame<'a> {
     pub(crate) t: String,
-    pub(crate) v: Option<serde_json::Value>,
+    #[serde(borrow)]
+    pub(crate) v: Option<&'a RawValue>,
     pub(crate) id: Option<String>,
     #[serde(rename = "fn")]
     pub(crate) func: Option<bool>,

@@ -12,6 +12,14 @@ pub fn json_depth_exceeds(s: &str, limit: usize) -> bool {
     scan(s.as_bytes(), limit).0
 }
 
+/// The nesting of `s`, or `None` as soon as it exceeds `limit`.
+pub fn json_depth_within(s: &str, limit: usize) -> Option<usize> {
+    match scan(s.as_bytes(), limit) {
+        (false, d) => Some(d),
+        (true, _) => None,
+    }
+}
+
 fn scan(b: &[u8], limit: usize) -> (bool, usize) {
     let mut depth = 0usize;
     let mut max = 0usize;
@@ -59,6 +67,8 @@ mod tests {
         assert_eq!(json_depth(r#"{"a\\":"[["}"#), 1);
         assert!(json_depth_exceeds("[[[]]]", 2));
         assert!(!json_depth_exceeds("[[[]]]", 3));
+        assert_eq!(json_depth_within("[[[]]]", 3), Some(3));
+        assert_eq!(json_depth_within("[[[]]]", 2), None);
     }
 
     #[test]
