@@ -102,14 +102,22 @@ function wrap(e, seg) {
  * `opts` = { functions, maxDepth }. Throws a TypeError (code ERR_IPOS_*) naming the path.
  */
 function encode(value, where, opts) {
+  if (typeof value !== 'object' || value === null) {
+    // Primitives: no stack needed (the common case for Map keys, counters, flags).
+    if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value) && !Object.is(value, -0))) return value
+  }
   try {
-    return enc(value, opts, new Set(), 0)
+    return enc(value, opts, ANCESTORS, 0)
   } catch (e) {
+    ANCESTORS.length = 0
     if (!(e instanceof PathError)) throw e
     const path = formatPath(where.key, where.segs.concat(e.segs.reverse()))
     throw iposError(e.ctor, e.code, `${e.what} at \`${path}\``, { path })
   }
 }
+
+// The objects on the path from the root of the value being encoded: a cycle is a repeat here.
+const ANCESTORS = []
 
 function enc(v, opts, seen, depth) {
   switch (typeof v) {
@@ -133,13 +141,13 @@ function enc(v, opts, seen, depth) {
   }
   if (v === null) return null
   if (depth >= opts.maxDepth) return fail(TypeError, 'ERR_IPOS_TOO_DEEP', `value nested deeper than maxDepth (${opts.maxDepth})`)
-  if (seen.has(v)) return fail(TypeError, 'ERR_IPOS_CIRCULAR', 'a circular reference cannot be shared')
-  seen.add(v)
-  try {
-    return encObject(v, opts, seen, depth + 1)
-  } finally {
-    seen.delete(v)
+  for (let i = 0; i < seen.length; i++) {
+    if (seen[i] === v) return fail(TypeError, 'ERR_IPOS_CIRCULAR', 'a circular reference cannot be shared')
   }
+  seen.push(v)
+  const out = encObject(v, opts, seen, depth + 1)
+  seen.pop()
+  return out
 }
 
 function encObject(v, opts, seen, depth) {
@@ -246,7 +254,7 @@ function encodeKeyRef(container, k, opts) {
     }
     return null
   }
-  return enc(k, opts, null, 0)
+  return enc(k, opts, ANCESTORS, 0)
 }
 
 // ---- decode ----------------------------------------------------------------------------------
@@ -344,6 +352,39 @@ function decodeTag(tag, d, ctx) {
   }
 }
 
+/**
+ * A fresh live copy of an encoded value (what `decode(JSON.parse(JSON.stringify(enc)))` gives,
+ * without the text round trip). `enc` may share objects with the user's value, so nothing is
+ * modified in place.
+ */
+function decodeCopy(v, ctx) {
+  if (typeof v !== 'object' || v === null) return v
+  if (Array.isArray(v)) {
+    const out = new Array(v.length)
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i]
+      if (typeof x !== 'object' || x === null) out[i] = x
+      else if (!Array.isArray(x) && x[TAG] === '_') continue
+      else out[i] = decodeCopy(x, ctx)
+    }
+    return out
+  }
+  const tag = v[TAG]
+  if (tag === undefined) return copyProps(v, ctx)
+  if (tag === 'o') return copyProps(v.v, ctx)
+  // Tag payloads are small or rebuilt anyway; the in-place decoder is fine on a structured copy.
+  return decodeTag(tag, structuredClone(v.v), ctx)
+}
+
+function copyProps(v, ctx) {
+  const out = {}
+  for (const k in v) {
+    const x = v[k]
+    out[k] = typeof x !== 'object' || x === null ? x : decodeCopy(x, ctx)
+  }
+  return out
+}
+
 /** Resolves a Map key / Set member reference from the wire against a live container. */
 function resolveKeyRef(container, ref, ctx) {
   if (ref !== null && typeof ref === 'object' && ref[TAG] === '#' && !Array.isArray(ref)) {
@@ -358,5 +399,5 @@ function resolveKeyRef(container, ref, ctx) {
 }
 
 module.exports = {
-  TAG, RESERVED, registerClass, classOf, classes, encode, encodeKeyRef, decode, resolveKeyRef, formatPath,
+  TAG, RESERVED, registerClass, classOf, classes, encode, encodeKeyRef, decode, decodeCopy, resolveKeyRef, formatPath,
 }

@@ -35,6 +35,8 @@ class State {
     this.closed = false
     this.pingId = 0
     this.warned = new Set()
+    this.lastKey = null
+    this.lastKeyJson = ''
     this.decodeCtx = {
       functions: !!this.opts.functions,
       onUnknownClass: (name) => this.error(iposError(Error, 'ERR_IPOS_UNKNOWN_CLASS', `received an instance of class ${name}, which is not registered in this process: call IPOS.registerClass(${name}) before IPOS.new(); the value was kept as its serialised data`)),
@@ -46,6 +48,10 @@ class State {
 
   decode(v) {
     return codec.decode(v, this.decodeCtx)
+  }
+
+  decodeCopy(v) {
+    return codec.decodeCopy(v, this.decodeCtx)
   }
 
   where(key, segs) {
@@ -60,7 +66,11 @@ class State {
 
   /** Buffers one op (its JSON built here, at mutation time) and the change event for it. */
   record(code, key, wire, fmt, args, kind) {
-    let s = `["${code}",${JSON.stringify(key)}`
+    if (key !== this.lastKey) {
+      this.lastKey = key
+      this.lastKeyJson = JSON.stringify(key)
+    }
+    let s = `["${code}",${this.lastKeyJson}`
     if (wire !== null) s += `,${JSON.stringify(wire)}`
     if (args !== undefined) s += `,${args}`
     this.buffer.push(s + ']')
@@ -126,7 +136,7 @@ class State {
   snapshotValue(value, key) {
     const enc = codec.encode(value, { key, segs: [] }, this.opts)
     const json = JSON.stringify(enc)
-    const stored = typeof value === 'object' && value !== null ? this.decode(JSON.parse(json)) : value
+    const stored = typeof value === 'object' && value !== null ? this.decodeCopy(enc) : value
     return [json, stored]
   }
 

@@ -125,7 +125,7 @@ function snapshot(owner, v, key, fmt) {
   const enc = encode(v, { key, segs: fmt }, owner.opts)
   const json = JSON.stringify(enc)
   if (typeof v !== 'object' || v === null) return [json, v]
-  return [json, owner.decode(JSON.parse(json))]
+  return [json, owner.decodeCopy(enc)]
 }
 
 function checkKey(path, p) {
@@ -187,6 +187,11 @@ function spliceArray(t, start, deleteCount, items) {
 
 /** `Array#splice` without spreading a huge argument list onto the stack. */
 function bigSplice(t, start, deleteCount, items) {
+  if (deleteCount === 0 && start === t.length) {
+    // Appending (push) is by far the most common splice; Array#push is much cheaper.
+    for (let i = 0; i < items.length; i++) t.push(items[i])
+    return []
+  }
   if (items.length < 10000) return t.splice(start, deleteCount, ...items)
   const tail = t.splice(start)
   const removed = tail.splice(0, deleteCount)

@@ -1,21 +1,55 @@
 //! Applying ops to the mirror, with PROTOCOL.md's semantics. Every op checks everything before it
-//! mutates anything, so a failed op leaves the state as it was; a batch of several ops keeps an
-//! undo log of the fields it touches and restores them if a later op fails.
+//! mutates anything, so a failed op leaves the state as it was, and returns its inverse so that a
+//! batch can be rolled back (see `txn`).
 
 use std::rc::Rc;
-
-use indexmap::IndexMap;
 
 use crate::error::{self, is_reserved, CoreError};
 use crate::op::Op;
 use crate::path::{describe, num_index, Seg};
 use crate::value::{normalize_key, Fields, MapEntries, MapKey, SetMembers, Value};
 
+/// How to undo one op: what it replaced, moved out of the state rather than cloned.
+pub(crate) enum Inverse {
+    /// The op changed nothing.
+    None,
+    /// A field was replaced or removed (`Some((position, old value))`) or created (`None`).
+    Field(String, Option<(usize, Value)>),
+    /// A container inside field `.0`, at path `.1`, was changed as `.2` says.
+    At(String, Vec<Seg>, Undo),
+}
+
+/// The inverse of one change to a container.
+pub(crate) enum Undo {
+    /// Nothing changed.
+    Nothing,
+    /// Object key: its old (position, value), or `None` if the op added it.
+    Prop(String, Option<(usize, Value)>),
+    /// Array element `.0` held `.1` (possibly a hole).
+    Elem(usize, Value),
+    /// The array grew from this length.
+    Truncate(usize),
+    /// The array shrank: these were its last elements.
+    Extend(Vec<Value>),
+    /// `splice(index, inserted count)` removed these items.
+    Splice(usize, usize, Vec<Value>),
+    /// Map entry at this position held this value, or was appended by the op (`None`).
+    Entry(usize, Option<Value>),
+    /// This Map entry was removed from this position.
+    EntryBack(usize, MapKey, (Value, Value)),
+    /// This Set member was removed from this position.
+    MemberBack(usize, MapKey, Value),
+    /// A member was appended to the Set.
+    PopMember,
+    /// A cleared Map or Set, whole.
+    Whole(Value),
+}
+
 /// How far past an array's end an index or `length` may reach (the rest becomes holes).
 pub const MAX_GAP: usize = 100_000;
 
 /// A failure inside one field: `at` is how many path segments the message's path shows.
-struct Fail {
+pub(crate) struct Fail {
     code: &'static str,
     at: usize,
     what: String,
@@ -29,84 +63,28 @@ fn fail(code: &'static str, at: usize, what: impl Into<String>) -> Fail {
     }
 }
 
-type R<T> = Result<T, Fail>;
-
-/// Applies a batch atomically: on error `fields` is unchanged.
-pub fn apply_batch(fields: &mut Fields, ops: &[Op]) -> Result<(), CoreError> {
-    match ops {
-        [] => Ok(()),
-        // A single op is atomic by itself.
-        [op] => apply_op(fields, op),
-        _ => {
-            let mut txn = Txn::default();
-            for op in ops {
-                if let Err(e) = txn.apply(fields, op) {
-                    txn.rollback(fields);
-                    return Err(e);
-                }
-            }
-            Ok(())
-        }
-    }
-}
-
-/// An undo log for applying several ops atomically. It remembers each touched field as it was
-/// before its first change (an `Rc` clone: O(1)), so the cost is per touched field, not per
-/// field of the state as a full clone would be.
-#[derive(Default)]
-pub struct Txn {
-    /// Field name → (position, value) before the transaction, or `None` if it did not exist.
-    saved: IndexMap<String, Option<(usize, Value)>>,
-}
-
-impl Txn {
-    /// Applies one op, remembering what it touches.
-    pub fn apply(&mut self, fields: &mut Fields, op: &Op) -> Result<(), CoreError> {
-        let key = op.key();
-        if !self.saved.contains_key(key) {
-            let before = fields.get_full(key).map(|(i, _, v)| (i, v.clone()));
-            self.saved.insert(key.to_string(), before);
-        }
-        apply_op(fields, op)
-    }
-
-    /// Puts every touched field back as it was, at its old position.
-    pub fn rollback(self, fields: &mut Fields) {
-        for key in self.saved.keys() {
-            fields.shift_remove(key);
-        }
-        // Untouched fields kept their relative order; re-inserting the others by ascending old
-        // position puts each exactly where it was.
-        let mut back: Vec<(usize, String, Value)> = self
-            .saved
-            .into_iter()
-            .filter_map(|(k, b)| b.map(|(i, v)| (i, k, v)))
-            .collect();
-        back.sort_by_key(|(i, _, _)| *i);
-        for (i, k, v) in back {
-            fields.shift_insert(i.min(fields.len()), k, v);
-        }
-    }
-}
+/// Result of the steps inside one field; the caller turns `Fail` into a `CoreError` with the path.
+pub(crate) type R<T> = Result<T, Fail>;
 
 /// Applies one op; on error `fields` is unchanged. `Assign` sets the value at its path directly.
 pub fn apply_op(fields: &mut Fields, op: &Op) -> Result<(), CoreError> {
+    apply_op_inv(fields, op).map(drop)
+}
+
+/// Applies one op and returns how to undo it. Old values are moved into the inverse, never
+/// cloned, so no container gains a second owner and copy-on-write never copies.
+pub(crate) fn apply_op_inv(fields: &mut Fields, op: &Op) -> Result<Inverse, CoreError> {
     let key = op.key();
     match op {
-        Op::Create { value, .. } => {
-            // Overwriting keeps the field's position, as assigning an existing JS property does.
-            fields.insert(key.to_string(), value.clone());
-            return Ok(());
+        Op::Create { value, .. } => return Ok(put_field(fields, key, value.clone())),
+        Op::Assign { path, value, .. } if path.is_empty() => {
+            return Ok(put_field(fields, key, value.clone()))
         }
         Op::Remove { .. } => {
-            return match fields.shift_remove(key) {
-                Some(_) => Ok(()),
+            return match fields.shift_remove_full(key) {
+                Some((i, k, v)) => Ok(Inverse::Field(k, Some((i, v)))),
                 None => Err(unknown_field(key)),
             };
-        }
-        Op::Assign { path, value, .. } if path.is_empty() => {
-            fields.insert(key.to_string(), value.clone());
-            return Ok(());
         }
         _ => {}
     }
@@ -114,7 +92,11 @@ pub fn apply_op(fields: &mut Fields, op: &Op) -> Result<(), CoreError> {
         return Err(unknown_field(key));
     };
     let r = act(root, op);
-    r.map_err(|f| {
+    r.map(|(walk_len, slot)| match slot {
+        Undo::Nothing => Inverse::None,
+        slot => Inverse::At(key.to_string(), op.path()[..walk_len].to_vec(), slot),
+    })
+    .map_err(|f| {
         let p = describe(
             key,
             &op.path()[..f.at.min(op.path().len())],
@@ -124,6 +106,20 @@ pub fn apply_op(fields: &mut Fields, op: &Op) -> Result<(), CoreError> {
     })
 }
 
+/// `c`: overwriting keeps the field's position, as assigning an existing JS property does.
+fn put_field(fields: &mut Fields, key: &str, value: Value) -> Inverse {
+    match fields.get_full_mut(key) {
+        Some((i, _, slot)) => {
+            let old = std::mem::replace(slot, value);
+            Inverse::Field(key.to_string(), Some((i, old)))
+        }
+        None => {
+            fields.insert(key.to_string(), value);
+            Inverse::Field(key.to_string(), None)
+        }
+    }
+}
+
 fn unknown_field(key: &str) -> CoreError {
     CoreError::new(
         error::UNKNOWN_FIELD,
@@ -131,7 +127,7 @@ fn unknown_field(key: &str) -> CoreError {
     )
 }
 
-fn act(root: &mut Value, op: &Op) -> R<()> {
+fn act(root: &mut Value, op: &Op) -> R<(usize, Undo)> {
     let path = op.path();
     let walk_len = match op {
         // Decoding guarantees a last segment; ops built in Rust might not have one.
@@ -148,18 +144,20 @@ fn act(root: &mut Value, op: &Op) -> R<()> {
     };
     let t = walk(root, &path[..walk_len])?;
     let at = walk_len;
-    match op {
-        Op::Set { value, .. } => set(t, &path[at], value.clone(), at),
+    let undo = match op {
+        Op::Set { value, .. } => set(t, &path[at], value.clone(), at)?,
         Op::Assign { value, .. } => match t {
-            Value::Map(m) => map_set(m, &path[at], value.clone(), at),
-            Value::Set(_) => Err(fail(
-                error::BAD_PATH,
-                at + 1,
-                "a Set member cannot be replaced in place",
-            )),
-            t => set(t, &path[at], value.clone(), at),
+            Value::Map(m) => map_set(m, &path[at], value.clone(), at)?,
+            Value::Set(_) => {
+                return Err(fail(
+                    error::BAD_PATH,
+                    at + 1,
+                    "a Set member cannot be replaced in place",
+                ))
+            }
+            t => set(t, &path[at], value.clone(), at)?,
         },
-        Op::Delete { .. } => delete(t, &path[at], at),
+        Op::Delete { .. } => delete(t, &path[at], at)?,
         Op::Splice {
             index,
             delete,
@@ -180,14 +178,16 @@ fn act(root: &mut Value, op: &Op) -> R<()> {
                     ),
                 ));
             }
-            Rc::make_mut(a).splice(index..index + delete, items.iter().cloned());
-            Ok(())
+            let removed = Rc::make_mut(a)
+                .splice(index..index + delete, items.iter().cloned())
+                .collect();
+            Undo::Splice(index, items.len(), removed)
         }
         Op::MapSet { map_key, value, .. } => {
             let Value::Map(m) = t else {
                 return Err(not_a(t, "a Map", at));
             };
-            map_set(m, map_key, value.clone(), at)
+            map_set(m, map_key, value.clone(), at)?
         }
         Op::MapDelete { map_key, .. } => {
             let Value::Map(m) = t else {
@@ -197,10 +197,10 @@ fn act(root: &mut Value, op: &Op) -> R<()> {
                 Seg::Pos(p) => Some(*p).filter(|p| *p < m.len()),
                 s => s.map_key().and_then(|k| m.get_index_of(&k)),
             };
-            if let Some(i) = i {
-                Rc::make_mut(m).shift_remove_index(i);
+            match i.and_then(|i| Rc::make_mut(m).shift_remove_index(i).map(|e| (i, e))) {
+                Some((i, (k, e))) => Undo::EntryBack(i, k, e),
+                None => Undo::Nothing,
             }
-            Ok(())
         }
         Op::SetAdd { value, .. } => {
             let Value::Set(s) = t else {
@@ -208,15 +208,12 @@ fn act(root: &mut Value, op: &Op) -> R<()> {
             };
             let v = normalize_key(value.clone());
             match MapKey::primitive(&v) {
-                Some(k) if s.contains_key(&k) => {}
-                Some(k) => {
-                    Rc::make_mut(s).insert(k, v);
-                }
-                None => {
-                    Rc::make_mut(s).insert(MapKey::fresh(), v);
+                Some(k) if s.contains_key(&k) => Undo::Nothing,
+                k => {
+                    Rc::make_mut(s).insert(k.unwrap_or_else(MapKey::fresh), v);
+                    Undo::PopMember
                 }
             }
-            Ok(())
         }
         Op::SetDelete { member, .. } => {
             let Value::Set(s) = t else {
@@ -226,22 +223,24 @@ fn act(root: &mut Value, op: &Op) -> R<()> {
                 Seg::Pos(p) => Some(*p).filter(|p| *p < s.len()),
                 m => m.map_key().and_then(|k| s.get_index_of(&k)),
             };
-            if let Some(i) = i {
-                Rc::make_mut(s).shift_remove_index(i);
+            match i.and_then(|i| Rc::make_mut(s).shift_remove_index(i).map(|e| (i, e))) {
+                Some((i, (k, m))) => Undo::MemberBack(i, k, m),
+                None => Undo::Nothing,
             }
-            Ok(())
         }
-        Op::Clear { .. } => {
-            match t {
-                Value::Map(m) if !m.is_empty() => *m = Rc::new(MapEntries::new()),
-                Value::Set(s) if !s.is_empty() => *s = Rc::new(SetMembers::new()),
-                Value::Map(_) | Value::Set(_) => {}
-                t => return Err(not_a(t, "a Map or Set", at)),
+        Op::Clear { .. } => match t {
+            Value::Map(m) if !m.is_empty() => {
+                Undo::Whole(Value::Map(std::mem::replace(m, Rc::new(MapEntries::new()))))
             }
-            Ok(())
-        }
-        Op::Create { .. } | Op::Remove { .. } => Ok(()),
-    }
+            Value::Set(s) if !s.is_empty() => {
+                Undo::Whole(Value::Set(std::mem::replace(s, Rc::new(SetMembers::new()))))
+            }
+            Value::Map(_) | Value::Set(_) => Undo::Nothing,
+            t => return Err(not_a(t, "a Map or Set", at)),
+        },
+        Op::Create { .. } | Op::Remove { .. } => Undo::Nothing,
+    };
+    Ok((walk_len, undo))
 }
 
 fn not_a(t: &Value, want: &str, at: usize) -> Fail {
@@ -254,7 +253,7 @@ fn not_a(t: &Value, want: &str, at: usize) -> Fail {
 
 /// Follows `segs` down from `cur`, cloning shared containers on the way (copy-on-write) only
 /// once each step is known to exist.
-fn walk<'a>(mut cur: &'a mut Value, segs: &[Seg]) -> R<&'a mut Value> {
+pub(crate) fn walk<'a>(mut cur: &'a mut Value, segs: &[Seg]) -> R<&'a mut Value> {
     for (i, seg) in segs.iter().enumerate() {
         cur = step(cur, seg, i)?;
     }
@@ -364,12 +363,20 @@ fn array_index(seg: &Seg, at: usize) -> R<usize> {
     })
 }
 
-fn set(t: &mut Value, last: &Seg, value: Value, at: usize) -> R<()> {
+fn set(t: &mut Value, last: &Seg, value: Value, at: usize) -> R<Undo> {
     match t {
         Value::Object(o) => {
             let k = obj_key(last, at)?;
-            Rc::make_mut(o).map.insert(k.into_owned(), value);
-            Ok(())
+            let map = &mut Rc::make_mut(o).map;
+            Ok(match map.get_full_mut(k.as_ref()) {
+                Some((i, _, slot)) => {
+                    Undo::Prop(k.into_owned(), Some((i, std::mem::replace(slot, value))))
+                }
+                None => {
+                    map.insert(k.to_string(), value);
+                    Undo::Prop(k.into_owned(), None)
+                }
+            })
         }
         Value::Array(a) => {
             if matches!(last, Seg::Key(k) if k == "length") {
@@ -387,26 +394,33 @@ fn set(t: &mut Value, last: &Seg, value: Value, at: usize) -> R<()> {
                         ),
                     ));
                 };
-                if len != a.len() {
-                    Rc::make_mut(a).resize(len, Value::Hole);
-                }
-                return Ok(());
+                let old = a.len();
+                return Ok(match len.cmp(&old) {
+                    std::cmp::Ordering::Equal => Undo::Nothing,
+                    std::cmp::Ordering::Less => Undo::Extend(Rc::make_mut(a).split_off(len)),
+                    std::cmp::Ordering::Greater => {
+                        Rc::make_mut(a).resize(len, Value::Hole);
+                        Undo::Truncate(old)
+                    }
+                });
             }
             let i = array_index(last, at)?;
             if i < a.len() {
-                Rc::make_mut(a)[i] = value;
+                let old = std::mem::replace(&mut Rc::make_mut(a)[i], value);
+                Ok(Undo::Elem(i, old))
             } else if i - a.len() < MAX_GAP {
+                let old = a.len();
                 let a = Rc::make_mut(a);
                 a.resize(i, Value::Hole);
                 a.push(value);
+                Ok(Undo::Truncate(old))
             } else {
-                return Err(fail(
+                Err(fail(
                     error::OUT_OF_RANGE,
                     at + 1,
                     format!("is more than {MAX_GAP} past the end (length {})", a.len()),
-                ));
+                ))
             }
-            Ok(())
         }
         t => Err(fail(
             error::BAD_PATH,
@@ -416,21 +430,25 @@ fn set(t: &mut Value, last: &Seg, value: Value, at: usize) -> R<()> {
     }
 }
 
-fn delete(t: &mut Value, last: &Seg, at: usize) -> R<()> {
+fn delete(t: &mut Value, last: &Seg, at: usize) -> R<Undo> {
     match t {
         Value::Object(o) => {
             let k = obj_key(last, at)?;
-            if o.map.contains_key(k.as_ref()) {
-                Rc::make_mut(o).map.shift_remove(k.as_ref());
+            if !o.map.contains_key(k.as_ref()) {
+                return Ok(Undo::Nothing);
             }
-            Ok(())
+            Ok(match Rc::make_mut(o).map.shift_remove_full(k.as_ref()) {
+                Some((i, k, v)) => Undo::Prop(k, Some((i, v))),
+                None => Undo::Nothing,
+            })
         }
         Value::Array(a) => {
             let i = array_index(last, at)?;
-            if i < a.len() && !matches!(a[i], Value::Hole) {
-                Rc::make_mut(a)[i] = Value::Hole;
+            if i >= a.len() || matches!(a[i], Value::Hole) {
+                return Ok(Undo::Nothing);
             }
-            Ok(())
+            let old = std::mem::replace(&mut Rc::make_mut(a)[i], Value::Hole);
+            Ok(Undo::Elem(i, old))
         }
         t => Err(fail(
             error::BAD_PATH,
@@ -440,7 +458,7 @@ fn delete(t: &mut Value, last: &Seg, at: usize) -> R<()> {
     }
 }
 
-fn map_set(m: &mut Rc<MapEntries>, map_key: &Seg, value: Value, at: usize) -> R<()> {
+fn map_set(m: &mut Rc<MapEntries>, map_key: &Seg, value: Value, at: usize) -> R<Undo> {
     if let Seg::Pos(p) = map_key {
         if *p >= m.len() {
             return Err(fail(
@@ -449,25 +467,20 @@ fn map_set(m: &mut Rc<MapEntries>, map_key: &Seg, value: Value, at: usize) -> R<
                 format!("has no entry at position {p}"),
             ));
         }
-        if let Some((_, e)) = Rc::make_mut(m).get_index_mut(*p) {
-            e.1 = value;
-        }
-        return Ok(());
+        return Ok(match Rc::make_mut(m).get_index_mut(*p) {
+            Some((_, e)) => Undo::Entry(*p, Some(std::mem::replace(&mut e.1, value))),
+            None => Undo::Nothing,
+        });
     }
     let k = map_key.key_value().unwrap_or(Value::Undefined);
     let m = Rc::make_mut(m);
-    match MapKey::primitive(&k) {
-        Some(mk) => match m.get_mut(&mk) {
-            Some(e) => e.1 = value,
-            None => {
-                m.insert(mk, (k, value));
-            }
-        },
-        None => {
-            m.insert(MapKey::fresh(), (k, value));
-        }
+    let mk = MapKey::primitive(&k);
+    if let Some((i, _, e)) = mk.as_ref().and_then(|mk| m.get_full_mut(mk)) {
+        return Ok(Undo::Entry(i, Some(std::mem::replace(&mut e.1, value))));
     }
-    Ok(())
+    // A new primitive key, or an object key (always a new entry): appended.
+    m.insert(mk.unwrap_or_else(MapKey::fresh), (k, value));
+    Ok(Undo::Entry(m.len() - 1, None))
 }
 
 /// The value at `segs` under `root`, read-only; `None` where the path leads nowhere (a hole is

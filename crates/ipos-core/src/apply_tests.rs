@@ -2,6 +2,7 @@ use super::*;
 use crate::codec::{encode_value, parse_json, Decoder};
 use crate::error;
 use crate::op::decode_ops;
+use crate::txn::apply_batch;
 
 const DEC: Decoder = Decoder {
     max_depth: 1000,
@@ -319,4 +320,17 @@ fn get_at_reads_paths() {
     assert!(matches!(get_at(m, &path), Some(Value::Num(f)) if *f == 1.0));
     assert!(get_at(m, &path[..1]).is_some());
     assert!(get_at(m, &[Seg::Key("q".into())]).is_none());
+}
+
+#[test]
+fn rollback_restores_field_order() {
+    let init = r#"[["c","d",1],["c","a",[1]],["c","c",{"x":1}],["c","b",2]]"#;
+    for batch in [
+        r#"[["x","a"],["s","c",["x"],2],["x","nope"]]"#,
+        r#"[["x","a"],["c","a",5],["c","e",6],["x","d"],["p","a",[],0,0,[]]]"#,
+        r#"[["c","b",3],["x","b"],["c","b",4],["x","c"],["x","d"],["c","d",0],["x","zz"]]"#,
+        r#"[["p","a",[],1,0,[2]],["x","a"],["c","a",[]],["p","a",[],0,0,[1]],["s","a",[5,"q"],1]]"#,
+    ] {
+        assert!(run(init, batch).is_err(), "{batch}");
+    }
 }

@@ -1,7 +1,7 @@
 use super::*;
-use crate::apply::apply_batch;
 use crate::codec::{parse_json, Decoder};
 use crate::op::{decode_ops, ops_to_json};
+use crate::txn::apply_batch;
 use crate::value::Fields;
 
 const DEC: Decoder = Decoder {

@@ -10,13 +10,13 @@ use std::fmt::Write;
 
 use serde_json::value::RawValue;
 
-use crate::apply::{apply_batch, apply_op};
 use crate::codec::{encode_value, json_depth_exceeds, parse_json, write_str, Decoder};
 use crate::diff::{assign_ops, fields_patch};
 use crate::error::{self, is_reserved, CoreError};
 use crate::frame::{check_origin, need, q_frame, Frame};
 use crate::op::{decode_ops, encode_ops, ops_to_json, Op};
 use crate::path::describe;
+use crate::txn::{apply_batch, Txn};
 use crate::value::Fields;
 
 /// Limits applied to everything the engine accepts.
@@ -132,21 +132,33 @@ impl Engine {
         let ops = decode_ops(&parse_json(batch, dec.json_limit())?, &dec, true)?;
         let before = (!self.root && self.pending.is_empty()).then(|| self.fields.clone());
         let (ops, frame) = if ops.iter().any(|o| matches!(o, Op::Assign { .. })) {
-            let mut work = self.fields.clone();
+            // Each `r` is diffed against the state the ops before it left.
+            let mut txn = Txn::default();
             let mut out = Vec::with_capacity(ops.len());
-            for op in ops {
-                for d in assign_ops(&work, op) {
-                    apply_op(&mut work, &d)?;
+            let mut result = Ok(());
+            'ops: for op in ops {
+                for d in assign_ops(&self.fields, op) {
+                    if let Err(e) = txn.apply(&mut self.fields, &d) {
+                        result = Err(e);
+                        break 'ops;
+                    }
                     out.push(d);
                 }
             }
-            if out.is_empty() {
+            if out.is_empty() && result.is_ok() {
                 return Ok(String::new());
             }
-            let frame = self.local_frame(&ops_to_json(&out));
-            self.check_size(frame.len())?;
-            self.fields = work;
-            (out, frame)
+            let frame = result.and_then(|()| {
+                let frame = self.local_frame(&ops_to_json(&out));
+                self.check_size(frame.len()).map(|()| frame)
+            });
+            match frame {
+                Ok(frame) => (out, frame),
+                Err(e) => {
+                    txn.rollback(&mut self.fields);
+                    return Err(e);
+                }
+            }
         } else {
             if ops.is_empty() {
                 return Ok(String::new());
@@ -367,13 +379,8 @@ impl Engine {
             // Our own batch, as we predicted it: only the confirmed state moves.
             if self.pending.len() == 1 {
                 self.confirmed = None;
-            } else {
-                let mut c = self
-                    .confirmed
-                    .clone()
-                    .unwrap_or_else(|| self.fields.clone());
-                apply_batch(&mut c, &self.pending[0].1)?;
-                self.confirmed = Some(c);
+            } else if let Some(c) = self.confirmed.as_mut() {
+                apply_batch(c, &self.pending[0].1)?;
             }
             self.pending.pop_front();
             self.seq = q;
@@ -399,12 +406,8 @@ impl Engine {
             self.seq = q;
             return Ok((r#"{"k":"q","apply":"frame"}"#.to_string(), None));
         }
-        let mut c = self
-            .confirmed
-            .clone()
-            .unwrap_or_else(|| self.fields.clone());
-        apply_batch(&mut c, &ops)?;
-        self.confirmed = Some(c);
+        let confirmed = self.confirmed.get_or_insert_with(|| self.fields.clone());
+        apply_batch(confirmed, &ops)?;
         let patch = if ops.is_empty() {
             Vec::new()
         } else {

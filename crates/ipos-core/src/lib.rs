@@ -12,15 +12,17 @@ pub mod error;
 mod frame;
 pub mod op;
 pub mod path;
+pub mod txn;
 pub mod value;
 
-pub use apply::{apply_batch, apply_op, get_at};
+pub use apply::{apply_op, get_at};
 pub use codec::{encode_value, json_depth, parse_json, to_json, Decoder};
 pub use diff::{assign_ops, diff, diff_in, fields_patch};
 pub use engine::{Engine, Limits};
 pub use error::CoreError;
 pub use op::{decode_ops, encode_ops, ops_to_json, Op};
 pub use path::Seg;
+pub use txn::{apply_batch, Txn};
 pub use value::{same, same_fields, Bytes, BytesKind, Fields, MapKey, Obj, Value};
 
 /// Decodes one encoded value (JSON text) with the given limits: the inverse of `to_json`.

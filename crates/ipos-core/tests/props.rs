@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{arb_value, mutate, Rng};
+use common::{arb_value, gen_op, mutate, Rng};
 use ipos_core::{
     apply_batch, decode_ops, decode_value, diff_values, ops_to_json, parse_json, same, to_json,
     Decoder, Fields, Limits, Op, Value,
@@ -48,6 +48,34 @@ proptest! {
         let back = decode_value(&text, &LIMITS).map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
         prop_assert!(same(&v, &back), "{} came back as {}", text, to_json(&back));
         prop_assert_eq!(to_json(&back), text);
+    }
+
+    #[test]
+    fn failed_batches_change_nothing(seed in any::<u64>(), setup in 1usize..6, len in 1usize..12) {
+        let mut rng = Rng(seed);
+        let mut fields = Fields::new();
+        for _ in 0..setup {
+            let op = gen_op(&fields, &mut rng);
+            ipos_core::apply_op(&mut fields, &op).unwrap();
+        }
+        // Valid ops (each checked against the state the previous ones leave), then one that fails.
+        let mut scratch = fields.clone();
+        let mut ops = Vec::new();
+        for _ in 0..len {
+            let op = gen_op(&scratch, &mut rng);
+            ipos_core::apply_op(&mut scratch, &op).unwrap();
+            ops.push(op);
+        }
+        let mut ok = fields.clone();
+        apply_batch(&mut ok, &ops).unwrap();
+        prop_assert!(ipos_core::same_fields(&ok, &scratch));
+        ops.push(Op::Remove { key: "missing".into() });
+        let before = fields.clone();
+        prop_assert!(apply_batch(&mut fields, &ops).is_err());
+        prop_assert!(
+            ipos_core::same_fields(&fields, &before),
+            "{} left {:?}", ops_to_json(&ops), fields.keys().collect::<Vec<_>>()
+        );
     }
 
     #[test]

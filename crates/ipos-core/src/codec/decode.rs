@@ -159,6 +159,12 @@ fn bad_keys(tag: &str, bare: bool) -> DecodeError {
 
 #[cold]
 #[inline(never)]
+fn unknown_tag(tag: &str) -> DecodeError {
+    bad(format!("unknown tag `{tag}` (a user object with a `~` key is sent as {{\"~\":\"o\",\"v\":{{...}}}})"))
+}
+
+#[cold]
+#[inline(never)]
 fn payload(tag: &str, what: &str) -> DecodeError {
     bad(format!("tag `{tag}` needs {what}"))
 }
@@ -409,6 +415,12 @@ impl Decoder {
         let Some(tag) = tag.as_str() else {
             return Err(bad("an object with a `~` key must be a tag (escape user objects as {\"~\":\"o\",\"v\":{...}})"));
         };
+        const KNOWN: [&str; 17] = [
+            "u", "_", "E", "n", "B", "D", "R", "M", "S", "o", "N", "AB", "Buf", "TA", "C", "F", "#",
+        ];
+        if !KNOWN.contains(&tag) {
+            return Err(unknown_tag(tag));
+        }
         let bare = matches!(tag, "u" | "_" | "E");
         if o.len() != if bare { 1 } else { 2 } || (!bare && !o.contains_key("v")) {
             return Err(bad_keys(tag, bare));
@@ -518,7 +530,7 @@ impl Decoder {
                     "a position reference can only name a Map key or Set member in an op",
                 ))
             }
-            t => return Err(bad(format!("unknown tag `{t}`"))),
+            t => return Err(unknown_tag(t)),
         })
     }
 
