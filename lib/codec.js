@@ -104,7 +104,7 @@ function wrap(e, seg) {
 function encode(value, where, opts) {
   if (typeof value !== 'object' || value === null) {
     // Primitives: no stack needed (the common case for Map keys, counters, flags).
-    if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value) && !Object.is(value, -0))) return value
+    if ((typeof value === 'string' && value.isWellFormed()) || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value) && !Object.is(value, -0))) return value
   }
   try {
     return enc(value, opts, ANCESTORS, 0)
@@ -122,6 +122,8 @@ const ANCESTORS = []
 function enc(v, opts, seen, depth) {
   switch (typeof v) {
     case 'string':
+      if (!v.isWellFormed()) return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', 'a string with a lone surrogate (half of a UTF-16 pair) cannot be shared')
+      return v
     case 'boolean':
       return v
     case 'number':
@@ -231,6 +233,7 @@ function encProps(v, opts, seen, depth) {
   const keys = Object.keys(v)
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]
+    if (!k.isWellFormed()) return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', 'a key with a lone surrogate cannot be shared')
     if (RESERVED.has(k)) return fail(TypeError, 'ERR_IPOS_RESERVED_KEY', `the key "${k}" cannot be shared (it could rewrite prototypes in other processes)`)
     const x = v[k]
     let e

@@ -19,6 +19,7 @@ class State {
   constructor(api, options) {
     this.api = api
     this.opts = { ...DEFAULTS, ...options }
+    this.functionsWanted = !!this.opts.functions
     this.core = new Core({ maxFrameBytes: this.opts.maxFrameBytes, maxDepth: this.opts.maxDepth, functions: !!this.opts.functions })
     this.origin = crypto.randomBytes(8).toString('hex')
     this.core.setOrigin(this.origin)
@@ -59,7 +60,7 @@ class State {
   }
 
   hello() {
-    return `{"t":"h","v":1,"id":"${this.origin}","fn":${!!this.opts.functions}}`
+    return `{"t":"h","v":1,"id":"${this.origin}","fn":${this.functionsWanted}}`
   }
 
   // ---- local ops -----------------------------------------------------------------------------
@@ -169,12 +170,13 @@ class State {
     return true
   }
 
-  forget(link) {
+  forget(link, why) {
     this.children.delete(link.target)
+    this.refreshFunctionGate()
     const w = this.waiters.get(link)
     if (w) {
       this.waiters.delete(link)
-      w.reject(iposError(Error, 'ERR_IPOS_PEER_GONE', 'the process went away before it connected'))
+      w.reject(why || iposError(Error, 'ERR_IPOS_PEER_GONE', 'the process went away before it connected'))
     }
     for (const resolve of link.pings.values()) resolve()
     link.pings.clear()
@@ -184,6 +186,7 @@ class State {
   dropLink(link) {
     if (link === this.parent) {
       this.parent = null
+      this.refreshFunctionGate()
       const wasSynced = this.upstream !== null
       this.upstream = null
       for (const resolve of link.pings.values()) resolve()
@@ -208,7 +211,12 @@ class State {
     try {
       out = this.core.receive(d, link.isParent)
     } catch (e) {
-      return this.error(fromCore(e), link)
+      const err = fromCore(e)
+      if (link.isParent && this.upstream === null && d.startsWith('{"t":"s"')) {
+        // We cannot take the parent's state: tell it why, so its addProcess() fails clearly.
+        link.send(JSON.stringify({ t: 'N', code: err.code, m: err.message.slice(0, 2000) }))
+      }
+      return this.error(err, link)
     }
     const v = JSON.parse(out[0])
     switch (v.k) {
@@ -244,16 +252,25 @@ class State {
       case 'g':
         link.detach()
         return this.dropLink(link)
+      case 'N': {
+        // The peer rejected our snapshot: it is not connected, and addProcess() says why.
+        link.detach()
+        return this.forget(link, iposError(Error, v.code, `the process could not apply this process's state: ${v.m}`))
+      }
     }
   }
 
   onHello(link, v) {
     if (link.isParent) {
+      link.functions = v.fn
+      this.refreshFunctionGate()
       if (this.upstream === null) link.send(this.hello())
       return
     }
     if (link.state !== 'new' && link.peerId === v.id) return
     link.peerId = v.id
+    link.functions = v.fn
+    this.refreshFunctionGate()
     link.state = 'syncing'
     link.send(this.core.snapshot())
   }
@@ -358,6 +375,17 @@ class State {
     }
   }
 
+  /**
+   * Functions may be encoded only while every connected process accepts them: a peer that did not
+   * opt in would reject the frame, so the write fails here instead, before anything changes.
+   */
+  refreshFunctionGate() {
+    let ok = this.functionsWanted
+    if (ok && this.parent !== null && this.parent.functions === false) ok = false
+    if (ok) for (const l of this.children.values()) if (l.functions === false) ok = false
+    this.opts.functions = ok && this.functionsWanted
+  }
+
   assertOpen() {
     if (this.closed) throw iposError(Error, 'ERR_IPOS_CLOSED', 'this IPOS instance was closed; create a new one with IPOS.new()')
   }
@@ -384,6 +412,7 @@ function jsPath(fmt) {
 
 function checkFieldKey(key) {
   if (typeof key !== 'string') throw iposError(TypeError, 'ERR_IPOS_BAD_KEY', `a field name must be a string, got ${typeof key}`)
+  if (!key.isWellFormed()) throw iposError(TypeError, 'ERR_IPOS_BAD_KEY', 'a field name cannot contain a lone surrogate')
   if (codec.RESERVED.has(key)) throw iposError(TypeError, 'ERR_IPOS_RESERVED_KEY', `"${key}" cannot be a field name`)
 }
 

@@ -7,9 +7,6 @@ use ipos_core::{CoreError, Engine, Limits};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
-// #[global_allocator]
-// static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Options for a core instance, as passed from `IPOS.new(options)`.
 #[napi(object)]
 pub struct CoreOptions {

@@ -40,7 +40,7 @@ fn check_diff(a: &Value, b: &Value) -> Result<Vec<Op>, TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 2048, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn encode_decode_is_identity(v in arb_value()) {

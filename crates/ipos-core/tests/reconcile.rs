@@ -245,7 +245,7 @@ fn simulate(parents: &[Option<usize>], seed: u64, steps: usize) {
 const TREE: [Option<usize>; 4] = [None, Some(0), Some(0), Some(1)];
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn every_engine_converges_on_the_roots_state(seed in any::<u64>(), steps in 1usize..120) {
