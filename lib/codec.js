@@ -13,6 +13,9 @@ const TYPED = {
   Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
 }
 
+/** proxy -> target, filled by proxy.js: encoding reads the raw objects, never through traps. */
+const RAW = new WeakMap()
+
 /** Registered classes, by constructor and by name: `{ ctor, name, serialize, deserialize }`. */
 const classes = { byCtor: new Map(), byName: new Map() }
 
@@ -142,6 +145,8 @@ function enc(v, opts, seen, depth) {
       return { [TAG]: 'F', v: Function.prototype.toString.call(v) }
   }
   if (v === null) return null
+  const t = RAW.get(v)
+  if (t !== undefined) v = t
   if (depth >= opts.maxDepth) return fail(TypeError, 'ERR_IPOS_TOO_DEEP', `value nested deeper than maxDepth (${opts.maxDepth})`)
   for (let i = 0; i < seen.length; i++) {
     if (seen[i] === v) return fail(TypeError, 'ERR_IPOS_CIRCULAR', 'a circular reference cannot be shared')
@@ -402,5 +407,5 @@ function resolveKeyRef(container, ref, ctx) {
 }
 
 module.exports = {
-  TAG, RESERVED, registerClass, classOf, classes, encode, encodeKeyRef, decode, decodeCopy, resolveKeyRef, formatPath,
+  RAW, TAG, RESERVED, registerClass, classOf, classes, encode, encodeKeyRef, decode, decodeCopy, resolveKeyRef, formatPath,
 }

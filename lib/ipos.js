@@ -121,10 +121,24 @@ class State {
     this.record('c', key, null, [], json)
   }
 
+  /**
+   * `ipos[key] = value`: the core diffs the value against its mirror, and the diff is applied to
+   * the live objects here as in every other process, so references held to the old value stay
+   * valid and nothing is copied. It leaves in a frame of its own, after what was buffered.
+   */
   reset(key, value) {
-    const [json, stored] = this.snapshotValue(value, key)
-    this.fields.set(key, stored)
-    this.record('r', key, [], [], json)
+    const json = JSON.stringify(codec.encode(value, { key, segs: [] }, this.opts))
+    this.flushNow()
+    let frame
+    try {
+      frame = this.core.local(`[["r",${JSON.stringify(key)},[],${json}]]`)
+    } catch (e) {
+      throw fromCore(e)
+    }
+    if (!frame) return
+    applyOps(this.fields, JSON.parse(frame).ops, this, null)
+    this.sendOut(frame)
+    if (this.emitter.listenerCount('change') > 0) this.emitter.emit('change', { key, path: [], kind: 'reset', local: true })
   }
 
   remove(key) {

@@ -5,13 +5,11 @@
 // one splice, Map#set one mapSet) with the value encoded at that moment, applies the change to the
 // target and returns: nothing crosses into Rust per mutation.
 
-const { RESERVED, encode, encodeKeyRef, classOf } = require('./codec')
+const { RAW, RESERVED, encode, encodeKeyRef, classOf } = require('./codec')
 const { iposError } = require('./errors')
 
 /** target -> { owner, parent, seg, field, proxy }. `parent === null` marks a field's root value. */
 const META = new WeakMap()
-/** proxy -> target */
-const RAW = new WeakMap()
 
 /** The raw target behind a proxy, or the value itself. */
 function raw(v) {

@@ -230,10 +230,10 @@ fn act(root: &mut Value, op: &Op) -> R<(usize, Undo)> {
         }
         Op::Clear { .. } => match t {
             Value::Map(m) if !m.is_empty() => {
-                Undo::Whole(Value::Map(std::mem::replace(m, Rc::new(MapEntries::new()))))
+                Undo::Whole(Value::Map(std::mem::replace(m, Rc::new(MapEntries::default()))))
             }
             Value::Set(s) if !s.is_empty() => {
-                Undo::Whole(Value::Set(std::mem::replace(s, Rc::new(SetMembers::new()))))
+                Undo::Whole(Value::Set(std::mem::replace(s, Rc::new(SetMembers::default()))))
             }
             Value::Map(_) | Value::Set(_) => Undo::Nothing,
             t => return Err(not_a(t, "a Map or Set", at)),

@@ -29,7 +29,7 @@ fn dump(f: &Fields) -> String {
 
 /// Applies `batch` to a state built by `init` and returns the dump, or the error.
 fn run(init: &str, batch: &str) -> Result<String, CoreError> {
-    let mut f = Fields::new();
+    let mut f = Fields::default();
     apply_batch(&mut f, &ops(init)).unwrap();
     let before = dump(&f);
     let r = apply_batch(&mut f, &ops(batch));
@@ -302,7 +302,7 @@ fn batches_are_atomic() {
 
 #[test]
 fn copy_on_write_leaves_snapshots_alone() {
-    let mut a = Fields::new();
+    let mut a = Fields::default();
     apply_batch(&mut a, &ops(OBJ)).unwrap();
     let snap = a.clone();
     apply_batch(&mut a, &ops(r#"[["p","o",["b","c"],0,1,[]]]"#)).unwrap();
@@ -312,7 +312,7 @@ fn copy_on_write_leaves_snapshots_alone() {
 
 #[test]
 fn get_at_reads_paths() {
-    let mut f = Fields::new();
+    let mut f = Fields::default();
     apply_batch(&mut f, &ops(MAP)).unwrap();
     let m = f.get("m").unwrap();
     let j = parse_json(r#"[["d","m",["a","x"]]]"#, 10).unwrap();

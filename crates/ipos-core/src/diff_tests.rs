@@ -20,7 +20,7 @@ fn check(a: &str, b: &str) -> String {
     let ops = diff("f", Some(&a), Some(&b));
     let text = ops_to_json(&ops);
     let ops = decode_ops(&parse_json(&text, 100).unwrap(), &DEC, false).unwrap();
-    let mut f = Fields::new();
+    let mut f = Fields::default();
     f.insert("f".into(), a);
     apply_batch(&mut f, &ops).unwrap();
     assert!(same(&f["f"], &b), "{text}");

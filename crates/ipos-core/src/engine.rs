@@ -3,21 +3,22 @@
 //!
 //! Invariant: `fields` (what this process shows) = `confirmed` + every pending batch re-applied in
 //! order, skipping a batch that no longer applies. `confirmed` is `Some` exactly while batches are
-//! pending; it is the root's state at `seq`.
+//! pending; it is the root's state at `seq`. Batches taken by `local_deferred` are numbered and
+//! sent at once but applied by `settle`, which every other entry point runs first: observably
+//! the engine is always as if they had been applied in order.
 
 use std::collections::VecDeque;
 use std::fmt::Write;
 
-use serde_json::value::RawValue;
-
-use crate::codec::{encode_value, json_depth_exceeds, parse_json, write_str, Decoder};
+use crate::codec::{batch_shape, encode_value, write_str, Decoder};
 use crate::diff::{assign_ops, fields_patch};
-use crate::error::{self, is_reserved, CoreError};
-use crate::frame::{check_origin, need, q_frame, Frame};
-use crate::op::{decode_ops, encode_ops, ops_to_json, Op};
-use crate::path::describe;
+use crate::error::{self, CoreError};
+use crate::frame::q_frame;
+use crate::op::{decode_ops_text, ops_to_json, Op};
 use crate::txn::{apply_batch, Txn};
 use crate::value::Fields;
+
+mod receive;
 
 /// Limits applied to everything the engine accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,13 +41,60 @@ impl Default for Limits {
     }
 }
 
+/// What `Engine::receive` hands back for an accepted frame.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Received {
+    /// The verdict for JS, a JSON object (`{"k":...}`).
+    pub verdict: String,
+    /// A `q` frame for the children. For a `b` at the root: the frame that sequences it. For a
+    /// `q` that arrived without its ops (our own batch): the full frame, rebuilt. `None` with a
+    /// `q` verdict: relay the received frame as it is.
+    pub frame: Option<String>,
+    /// The same `q` without its ops, for the child whose peer is the batch's origin (`o` in the
+    /// verdict); every other child gets the full frame.
+    pub elided: Option<String>,
+}
+
+impl Received {
+    fn verdict(v: impl Into<String>) -> Self {
+        Received {
+            verdict: v.into(),
+            ..Received::default()
+        }
+    }
+}
+
+/// A local batch sent up and not yet confirmed by the root.
+#[derive(Debug)]
+struct Pending {
+    n: u64,
+    ops: Vec<Op>,
+    /// The ops as sent: what the root copies into its `q`, and so what rebuilds that `q`.
+    text: String,
+    /// Whether the batch applied here (at the last rebase). Only a `local_deferred` batch that
+    /// `settle` could not apply (a bug in the caller) can be pending without having applied.
+    applied: bool,
+    /// `settle` could not even read it: `ops` is empty and it never applies.
+    unread: bool,
+}
+
+/// A batch taken by `local_deferred`, sent but not yet applied.
+#[derive(Debug)]
+struct Deferred {
+    n: u64,
+    text: String,
+}
+
 /// The mirror and sequencer of one ipos instance.
 #[derive(Debug)]
 pub struct Engine {
     limits: Limits,
     fields: Fields,
     confirmed: Option<Fields>,
-    pending: VecDeque<(u64, Vec<Op>)>,
+    pending: VecDeque<Pending>,
+    deferred: VecDeque<Deferred>,
+    /// The first error `settle` met and has not reported yet.
+    deferred_error: Option<CoreError>,
     next_batch: u64,
     seq: u64,
     root: bool,
@@ -58,9 +106,11 @@ impl Engine {
     pub fn new(limits: Limits) -> Self {
         Engine {
             limits,
-            fields: Fields::new(),
+            fields: Fields::default(),
             confirmed: None,
             pending: VecDeque::new(),
+            deferred: VecDeque::new(),
+            deferred_error: None,
             next_batch: 1,
             seq: 0,
             root: true,
@@ -83,14 +133,14 @@ impl Engine {
         self.root
     }
 
-    /// The last sequence number applied (root: issued).
+    /// The last sequence number applied (root: issued, deferred batches included).
     pub fn seq(&self) -> u64 {
         self.seq
     }
 
-    /// Local batches sent up and not yet confirmed by the root.
+    /// Local batches sent up and not yet confirmed by the root (deferred ones included).
     pub fn pending_len(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + if self.root { 0 } else { self.deferred.len() }
     }
 
     /// The limits in force.
@@ -98,7 +148,7 @@ impl Engine {
         self.limits
     }
 
-    /// The visible state (confirmed + pending).
+    /// The visible state (confirmed + pending). Deferred batches are in it only once settled.
     pub fn fields(&self) -> &Fields {
         &self.fields
     }
@@ -127,11 +177,12 @@ impl Engine {
     /// returns the frame to send: `q` to the children at the root, `b` to the parent elsewhere,
     /// or "" when the batch changes nothing.
     pub fn local(&mut self, batch: &str) -> Result<String, CoreError> {
+        self.settle_queue();
         self.check_size(batch.len())?;
         let dec = self.decoder();
-        let ops = decode_ops(&parse_json(batch, dec.json_limit())?, &dec, true)?;
+        let ops = decode_ops_text(batch, &dec, true)?;
         let before = (!self.root && self.pending.is_empty()).then(|| self.fields.clone());
-        let (ops, frame) = if ops.iter().any(|o| matches!(o, Op::Assign { .. })) {
+        let (ops, text, frame) = if ops.iter().any(|o| matches!(o, Op::Assign { .. })) {
             // Each `r` is diffed against the state the ops before it left.
             let mut txn = Txn::default();
             let mut out = Vec::with_capacity(ops.len());
@@ -148,12 +199,13 @@ impl Engine {
             if out.is_empty() && result.is_ok() {
                 return Ok(String::new());
             }
+            let text = ops_to_json(&out);
             let frame = result.and_then(|()| {
-                let frame = self.local_frame(&ops_to_json(&out));
+                let frame = self.local_frame(&text);
                 self.check_size(frame.len()).map(|()| frame)
             });
             match frame {
-                Ok(frame) => (out, frame),
+                Ok(frame) => (out, text, frame),
                 Err(e) => {
                     txn.rollback(&mut self.fields);
                     return Err(e);
@@ -164,22 +216,130 @@ impl Engine {
                 return Ok(String::new());
             }
             // Our own JS sent text the decoder accepted: it goes on the wire as it is.
-            let frame = self.local_frame(batch.trim());
+            let text = batch.trim();
+            let frame = self.local_frame(text);
             self.check_size(frame.len())?;
             apply_batch(&mut self.fields, &ops)?;
-            (ops, frame)
+            let text = if self.root {
+                String::new()
+            } else {
+                text.to_string()
+            };
+            (ops, text, frame)
         };
+        let n = self.number_batch();
+        if !self.root {
+            if before.is_some() {
+                self.confirmed = before;
+            }
+            self.pending.push_back(Pending {
+                n,
+                ops,
+                text,
+                applied: true,
+                unread: false,
+            });
+        }
+        Ok(frame)
+    }
+
+    /// Takes the next batch number (and at the root the next sequence number).
+    fn number_batch(&mut self) -> u64 {
         let n = self.next_batch;
         self.next_batch += 1;
         if self.root {
             self.seq += 1;
-        } else {
+        }
+        n
+    }
+
+    /// `local` for a batch the caller guarantees has no `r` op, with the work moved off the
+    /// critical path: returns the frame to send at once (the same frame `local` would return,
+    /// with the same numbering) and queues the batch; `settle` parses and applies it. Checks
+    /// here: size, nesting, that it is an array. A batch that has an `r` after all is handed to
+    /// `local` (correct, just not deferred).
+    pub fn local_deferred<B: AsRef<str> + Into<String>>(
+        &mut self,
+        batch: B,
+    ) -> Result<String, CoreError> {
+        let text = batch.as_ref();
+        self.check_size(text.len())?;
+        let limit = self.decoder().json_limit();
+        let Some(shape) = batch_shape(text, limit) else {
+            return Err(CoreError::new(
+                error::TOO_DEEP,
+                format!("the text nests deeper than {limit} JSON levels"),
+            ));
+        };
+        if !shape.array {
+            return Err(CoreError::bad_frame("ops must be an array"));
+        }
+        if shape.empty {
+            return Ok(String::new());
+        }
+        if shape.assigns {
+            return self.local(text);
+        }
+        let frame = self.local_frame(text.trim());
+        self.check_size(frame.len())?;
+        let n = self.number_batch();
+        self.deferred.push_back(Deferred {
+            n,
+            text: batch.into(),
+        });
+        Ok(frame)
+    }
+
+    /// Applies every batch `local_deferred` queued, in order, and reports the first one that
+    /// did not apply (since the last call) as an error. A batch that fails is skipped and
+    /// changes nothing; its frame was already sent, so a non-root keeps it pending (unapplied)
+    /// to match the root's answer.
+    pub fn settle(&mut self) -> Result<(), CoreError> {
+        self.settle_queue();
+        match self.deferred_error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn settle_queue(&mut self) {
+        while let Some(d) = self.deferred.pop_front() {
+            if let Err(e) = self.settle_one(d) {
+                self.deferred_error.get_or_insert(e);
+            }
+        }
+    }
+
+    fn settle_one(&mut self, d: Deferred) -> Result<(), CoreError> {
+        let parsed = decode_ops_text(&d.text, &self.decoder(), false);
+        let before = (!self.root && self.pending.is_empty()).then(|| self.fields.clone());
+        let unread = parsed.is_err();
+        let (ops, result) = match parsed {
+            Ok(ops) => {
+                let r = apply_batch(&mut self.fields, &ops);
+                (ops, r)
+            }
+            Err(e) => (Vec::new(), Err(e)),
+        };
+        if !self.root {
             if before.is_some() {
                 self.confirmed = before;
             }
-            self.pending.push_back((n, ops));
+            let trimmed = d.text.trim();
+            let text = if trimmed.len() == d.text.len() {
+                d.text
+            } else {
+                trimmed.to_string()
+            };
+            self.pending.push_back(Pending {
+                n: d.n,
+                ops,
+                text,
+                applied: result.is_ok(),
+                unread,
+            });
         }
-        Ok(frame)
+        result.map_err(|e| CoreError::new(e.code, format!("local batch {}: {}", d.n, e.message)))
     }
 
     fn local_frame(&self, ops: &str) -> String {
@@ -195,240 +355,15 @@ impl Engine {
         s
     }
 
-    /// Validates and applies one inbound frame. Returns the verdict for JS and, for a `b` at the
-    /// root, the `q` frame to send to every child. A rejected frame changes nothing.
-    pub fn receive(
-        &mut self,
-        frame: &str,
-        from_parent: bool,
-    ) -> Result<(String, Option<String>), CoreError> {
-        self.check_size(frame.len())?;
-        let dec = self.decoder();
-        if json_depth_exceeds(frame, dec.json_limit()) {
-            return Err(CoreError::new(
-                error::TOO_DEEP,
-                "the frame nests deeper than maxDepth allows",
-            ));
-        }
-        let f: Frame = crate::codec::from_str_unbounded(frame)
-            .map_err(|e| CoreError::bad_frame(format!("not a valid frame: {e}")))?;
-        let t = f.t.as_str();
-        let simple = |v: &str| Ok((v.to_string(), None));
-        match t {
-            "h" => {
-                let v = need(f.v, t, "v")?.get();
-                if serde_json::from_str::<f64>(v).ok() != Some(1.0) {
-                    return Err(CoreError::new(
-                        error::VERSION,
-                        format!("the peer speaks ipos protocol {v:.20}, this process speaks 1"),
-                    ));
-                }
-                let id = need(f.id.as_deref(), t, "id")?;
-                check_origin(id)?;
-                let func = need(f.func, t, "fn")?;
-                let mut s = String::from(r#"{"k":"h","id":"#);
-                write_str(id, &mut s);
-                let _ = write!(s, r#","fn":{func}}}"#);
-                Ok((s, None))
-            }
-            "s" => self.on_snapshot(&f, from_parent),
-            "b" => self.on_batch(&f, from_parent),
-            "q" => self.on_sequenced(&f, from_parent),
-            "A" if from_parent => Err(CoreError::bad_sequence(
-                "`A` only travels from a child to its parent",
-            )),
-            "A" => simple(r#"{"k":"A"}"#),
-            "g" => simple(r#"{"k":"g"}"#),
-            "p" | "P" => {
-                let i = need(f.i, t, "i")?;
-                Ok((format!(r#"{{"k":"{t}","i":{i}}}"#), None))
-            }
-            t => Err(CoreError::bad_frame(format!("unknown frame type `{t}`"))),
-        }
-    }
-
-    fn parse_ops(&self, raw: &RawValue) -> Result<Vec<Op>, CoreError> {
-        let dec = self.decoder();
-        let j = parse_json(raw.get(), dec.json_limit())?;
-        decode_ops(&j, &dec, false)
-    }
-
-    fn on_snapshot(
-        &mut self,
-        f: &Frame,
-        from_parent: bool,
-    ) -> Result<(String, Option<String>), CoreError> {
-        if !from_parent {
-            return Err(CoreError::bad_sequence(
-                "a snapshot only comes from the parent",
-            ));
-        }
-        let q = need(f.q, "s", "q")?;
-        let raw = need(f.f, "s", "f")?;
-        let j = parse_json(raw.get(), self.decoder().json_limit())?;
-        let entries = j
-            .as_array()
-            .ok_or_else(|| CoreError::bad_frame("snapshot `f` must be an array"))?;
-        let dec = self.decoder();
-        let mut fields = Fields::with_capacity(entries.len());
-        for e in entries {
-            let Some([serde_json::Value::String(k), v]) = e.as_array().map(Vec::as_slice) else {
-                return Err(CoreError::bad_frame(
-                    "snapshot entries are [key, value] pairs",
-                ));
-            };
-            if is_reserved(k) {
-                return Err(CoreError::new(
-                    error::RESERVED_KEY,
-                    format!("`{k}` cannot be a field name"),
-                ));
-            }
-            let v = dec
-                .value(v, 0)
-                .map_err(|e| e.into_core(&describe(k, &[], None)))?;
-            if fields.insert(k.clone(), v).is_some() {
-                return Err(CoreError::bad_frame(format!(
-                    "snapshot repeats field `{k}`"
-                )));
-            }
-        }
-        self.fields = fields;
-        self.seq = q;
-        self.pending.clear();
-        self.confirmed = None;
-        self.root = false;
-        Ok((r#"{"k":"s"}"#.to_string(), None))
-    }
-
-    fn on_batch(
-        &mut self,
-        f: &Frame,
-        from_parent: bool,
-    ) -> Result<(String, Option<String>), CoreError> {
-        if from_parent {
-            return Err(CoreError::bad_sequence(
-                "a `b` frame only travels up, from a child",
-            ));
-        }
-        let o = need(f.o.as_deref(), "b", "o")?;
-        check_origin(o)?;
-        let n = need(f.n, "b", "n")?;
-        let raw = need(f.ops, "b", "ops")?;
-        if !raw.get().starts_with('[') {
-            return Err(CoreError::bad_frame("`ops` must be an array"));
-        }
-        if !self.root {
-            // Only the root can order it; JS forwards the frame up unchanged.
-            return Ok((r#"{"k":"b","up":true}"#.to_string(), None));
-        }
-        // From here the batch is sequenced whatever happens: the child waits for its `q`, and
-        // an `ok:false` one lets it roll back instead of stalling.
-        let result = self
-            .parse_ops(raw)
-            .and_then(|ops| apply_batch(&mut self.fields, &ops));
-        self.seq += 1;
-        Ok(match result {
-            Ok(()) => (
-                r#"{"k":"b","ok":true}"#.to_string(),
-                Some(q_frame(self.seq, o, n, true, raw.get())),
-            ),
-            Err(e) => {
-                let mut v = String::from(r#"{"k":"b","ok":false,"code":"#);
-                write_str(e.code, &mut v);
-                v.push_str(r#","message":"#);
-                write_str(&e.message, &mut v);
-                v.push('}');
-                (v, Some(q_frame(self.seq, o, n, false, "[]")))
-            }
-        })
-    }
-
-    fn on_sequenced(
-        &mut self,
-        f: &Frame,
-        from_parent: bool,
-    ) -> Result<(String, Option<String>), CoreError> {
-        if !from_parent {
-            return Err(CoreError::bad_sequence(
-                "a `q` frame only travels down, from the parent",
-            ));
-        }
-        let q = need(f.q, "q", "q")?;
-        let o = need(f.o.as_deref(), "q", "o")?;
-        check_origin(o)?;
-        let n = need(f.n, "q", "n")?;
-        let ok = need(f.ok, "q", "ok")?;
-        let raw = need(f.ops, "q", "ops")?;
-        if !raw.get().starts_with('[') {
-            return Err(CoreError::bad_frame("`ops` must be an array"));
-        }
-        if self.root || q != self.seq + 1 {
-            return Err(CoreError::bad_sequence(format!(
-                "expected sequence {} from the parent, got {q}",
-                self.seq + 1
-            )));
-        }
-        let own = o == self.origin;
-        if own && self.pending.front().map(|p| p.0) != Some(n) {
-            return Err(CoreError::bad_sequence(format!(
-                "the root confirmed batch {n} of ours, but the next pending batch is {:?}",
-                self.pending.front().map(|p| p.0)
-            )));
-        }
-        if own && ok {
-            // Our own batch, as we predicted it: only the confirmed state moves.
-            if self.pending.len() == 1 {
-                self.confirmed = None;
-            } else if let Some(c) = self.confirmed.as_mut() {
-                apply_batch(c, &self.pending[0].1)?;
-            }
-            self.pending.pop_front();
-            self.seq = q;
-            return Ok((r#"{"k":"q","apply":"none","own":true}"#.to_string(), None));
-        }
-        let ops = self.parse_ops(raw)?;
-        if !ok && !ops.is_empty() {
-            return Err(CoreError::bad_frame(
-                "a rejected batch (`ok:false`) carries no ops",
-            ));
-        }
-        if own {
-            self.pending.pop_front();
-            let patch = self.rebase();
-            self.seq = q;
-            let mut v = String::from(r#"{"k":"q","apply":"patch","own":true,"ok":false,"ops":"#);
-            encode_ops(&patch, &mut v);
-            v.push('}');
-            return Ok((v, None));
-        }
-        if self.pending.is_empty() {
-            apply_batch(&mut self.fields, &ops)?;
-            self.seq = q;
-            return Ok((r#"{"k":"q","apply":"frame"}"#.to_string(), None));
-        }
-        let confirmed = self.confirmed.get_or_insert_with(|| self.fields.clone());
-        apply_batch(confirmed, &ops)?;
-        let patch = if ops.is_empty() {
-            Vec::new()
-        } else {
-            self.rebase()
-        };
-        self.seq = q;
-        let mut v = String::from(r#"{"k":"q","apply":"patch","ops":"#);
-        encode_ops(&patch, &mut v);
-        v.push('}');
-        Ok((v, None))
-    }
-
     /// Recomputes the visible state as confirmed + pending and returns the patch from the old one.
     fn rebase(&mut self) -> Vec<Op> {
         let Some(base) = &self.confirmed else {
             return Vec::new();
         };
         let mut new = base.clone();
-        for (_, batch) in &self.pending {
+        for p in self.pending.iter_mut() {
             // A batch that no longer applies is skipped here; the root will reject it too.
-            let _ = apply_batch(&mut new, batch);
+            p.applied = !p.unread && apply_batch(&mut new, &p.ops).is_ok();
         }
         let patch = fields_patch(&self.fields, &new);
         self.fields = new;
@@ -439,7 +374,8 @@ impl Engine {
     }
 
     /// A snapshot frame of the confirmed state, for a new child.
-    pub fn snapshot(&self) -> String {
+    pub fn snapshot(&mut self) -> String {
+        self.settle_queue();
         let f = self.confirmed.as_ref().unwrap_or(&self.fields);
         let mut s = format!(r#"{{"t":"s","q":{},"f":["#, self.seq);
         for (i, (k, v)) in f.iter().enumerate() {
@@ -456,21 +392,18 @@ impl Engine {
     /// The parent is gone: this instance becomes the root. Its pending batches become sequenced
     /// `q` frames (returned, for the children, who never saw them).
     pub fn become_root(&mut self) -> Vec<String> {
+        self.settle_queue();
         if self.root {
             return Vec::new();
         }
         self.root = true;
         let mut state = self.confirmed.take().unwrap_or_else(|| self.fields.clone());
         let mut frames = Vec::with_capacity(self.pending.len());
-        for (n, ops) in std::mem::take(&mut self.pending) {
+        for p in std::mem::take(&mut self.pending) {
             self.seq += 1;
-            let ok = apply_batch(&mut state, &ops).is_ok();
-            let text = if ok {
-                ops_to_json(&ops)
-            } else {
-                "[]".to_string()
-            };
-            frames.push(q_frame(self.seq, &self.origin, n, ok, &text));
+            let ok = p.applied && apply_batch(&mut state, &p.ops).is_ok();
+            let text = if ok { p.text.as_str() } else { "[]" };
+            frames.push(q_frame(self.seq, &self.origin, p.n, ok, text));
         }
         debug_assert!(crate::value::same_fields(&state, &self.fields));
         self.fields = state;
@@ -478,7 +411,8 @@ impl Engine {
     }
 
     /// The visible state as a JSON object `{field: encodedValue}` (tests and debugging).
-    pub fn dump(&self) -> String {
+    pub fn dump(&mut self) -> String {
+        self.settle_queue();
         let mut s = String::from("{");
         for (i, (k, v)) in self.fields.iter().enumerate() {
             if i > 0 {

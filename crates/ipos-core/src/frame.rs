@@ -28,6 +28,10 @@ pub(crate) struct Frame<'a> {
     #[serde(borrow)]
     pub(crate) ops: Option<&'a RawValue>,
     pub(crate) i: Option<u64>,
+    pub(crate) code: Option<String>,
+    /// Kept raw: JS may cut a message inside a surrogate pair, which a `String` would refuse.
+    #[serde(borrow)]
+    pub(crate) m: Option<&'a RawValue>,
 }
 
 /// A field frame type `t` requires (absent or `null` is an error; a wrong type failed parsing).
@@ -41,6 +45,30 @@ pub(crate) fn check_origin(o: &str) -> Result<(), CoreError> {
         return Err(CoreError::bad_frame("an origin id is 1 to 64 hex digits"));
     }
     Ok(())
+}
+
+/// A nack's code: `ERR_IPOS_` and 1 to 40 of `A`-`Z` and `_`.
+pub(crate) fn check_nack_code(code: &str) -> Result<(), CoreError> {
+    match code.strip_prefix("ERR_IPOS_") {
+        Some(rest)
+            if (1..=40).contains(&rest.len())
+                && rest.bytes().all(|c| c.is_ascii_uppercase() || c == b'_') =>
+        {
+            Ok(())
+        }
+        _ => Err(CoreError::bad_frame(
+            "a nack's `code` is ERR_IPOS_ followed by 1 to 40 of A-Z and _",
+        )),
+    }
+}
+
+/// A sequenced batch frame without its ops, for the batch's origin, which has them.
+pub(crate) fn q_elided(seq: u64, origin: &str, n: u64, ok: bool) -> String {
+    let mut s = String::with_capacity(origin.len() + 64);
+    let _ = write!(s, r#"{{"t":"q","q":{seq},"o":"#);
+    write_str(origin, &mut s);
+    let _ = write!(s, r#","n":{n},"ok":{ok}}}"#);
+    s
 }
 
 /// A sequenced batch frame; `ops` is JSON text, copied as is.

@@ -18,9 +18,9 @@ pub mod value;
 pub use apply::{apply_op, get_at};
 pub use codec::{encode_value, json_depth, parse_json, to_json, Decoder};
 pub use diff::{assign_ops, diff, diff_in, fields_patch};
-pub use engine::{Engine, Limits};
+pub use engine::{Engine, Limits, Received};
 pub use error::CoreError;
-pub use op::{decode_ops, encode_ops, ops_to_json, Op};
+pub use op::{decode_ops, decode_ops_text, encode_ops, ops_to_json, Op};
 pub use path::Seg;
 pub use txn::{apply_batch, Txn};
 pub use value::{same, same_fields, Bytes, BytesKind, Fields, MapKey, Obj, Value};
@@ -31,8 +31,7 @@ pub fn decode_value(text: &str, limits: &Limits) -> Result<Value, CoreError> {
         max_depth: limits.max_depth,
         functions: limits.functions,
     };
-    let j = parse_json(text, dec.json_limit())?;
-    dec.value(&j, 0).map_err(|e| e.into_core("value"))
+    dec.value_text(text, 0, "value")
 }
 
 /// Ops turning `old` into `new` when both are the value of field `key` (`diff` with both present).

@@ -1,11 +1,13 @@
 //! Ops: the intent-level changes of PROTOCOL.md, decoded from and encoded to their wire arrays.
 
-use serde_json::Value as J;
-
-use crate::codec::{encode_value, write_js_number, write_str, Decoder};
-use crate::error::{self, is_reserved, CoreError};
-use crate::path::{describe, num_index, Seg};
+use crate::codec::{encode_value, write_js_number, write_str};
+use crate::path::Seg;
 use crate::value::Value;
+
+mod read;
+
+pub(crate) use read::read_ops;
+pub use read::{decode_ops, decode_ops_text};
 
 /// One op. `key` is the field; `path` leads from the field's value to the container acted on
 /// (for `Set`/`Delete`/`Assign`: down to and including the property).
@@ -118,169 +120,6 @@ impl Op {
     }
 }
 
-fn arity(kind: &str) -> Option<usize> {
-    Some(match kind {
-        "x" => 2,
-        "c" | "d" | "cl" => 3,
-        "s" | "md" | "sa" | "sd" | "r" => 4,
-        "ms" => 5,
-        "p" => 6,
-        _ => return None,
-    })
-}
-
-/// Decodes the ops array of a batch or frame. `allow_assign` admits `r` (local batches only).
-pub fn decode_ops(j: &J, dec: &Decoder, allow_assign: bool) -> Result<Vec<Op>, CoreError> {
-    let Some(arr) = j.as_array() else {
-        return Err(CoreError::bad_frame("ops must be an array"));
-    };
-    arr.iter()
-        .enumerate()
-        .map(|(i, op)| decode_op(op, dec, allow_assign).map_err(|e| prefix(e, i)))
-        .collect()
-}
-
-fn prefix(mut e: CoreError, i: usize) -> CoreError {
-    e.message = format!("op {i}: {}", e.message);
-    e
-}
-
-/// Decodes one wire op.
-pub fn decode_op(j: &J, dec: &Decoder, allow_assign: bool) -> Result<Op, CoreError> {
-    let shape = |what: &str| CoreError::bad_frame(what.to_string());
-    let a = j
-        .as_array()
-        .ok_or_else(|| shape("an op is an array [kind, key, ...]"))?;
-    let kind = a
-        .first()
-        .and_then(J::as_str)
-        .ok_or_else(|| shape("an op starts with its kind"))?;
-    if kind == "r" && !allow_assign {
-        return Err(shape(
-            "op `r` is local only: it never travels between processes",
-        ));
-    }
-    let n = arity(kind).ok_or_else(|| shape(&format!("unknown op kind `{kind}`")))?;
-    if a.len() != n {
-        return Err(shape(&format!(
-            "op `{kind}` has {n} elements, not {}",
-            a.len()
-        )));
-    }
-    let key = a[1]
-        .as_str()
-        .ok_or_else(|| shape("the field name must be a string"))?;
-    if is_reserved(key) {
-        return Err(CoreError::new(
-            error::RESERVED_KEY,
-            format!("`{key}` cannot be a field name"),
-        ));
-    }
-    let key = key.to_string();
-    if kind == "c" {
-        let value = dec
-            .value(&a[2], 0)
-            .map_err(|e| e.into_core(&describe(&key, &[], None)))?;
-        return Ok(Op::Create { key, value });
-    }
-    if kind == "x" {
-        return Ok(Op::Remove { key });
-    }
-    let raw_path = a[2]
-        .as_array()
-        .ok_or_else(|| shape("a path must be an array"))?;
-    if raw_path.len() > dec.max_depth {
-        return Err(CoreError::new(
-            error::TOO_DEEP,
-            format!(
-                "a path of {} segments is deeper than maxDepth ({})",
-                raw_path.len(),
-                dec.max_depth
-            ),
-        ));
-    }
-    let mut path = Vec::with_capacity(raw_path.len());
-    for s in raw_path {
-        let seg = dec
-            .seg(s, 0)
-            .map_err(|e| e.into_core(&describe(&key, &path, None)))?;
-        path.push(seg);
-    }
-    let at = |segs: &[Seg]| describe(&key, segs, None);
-    // Values sit inside `path.len()` containers for s/r, one more where the path names the
-    // container itself.
-    let inner = path.len() + 1;
-    let val = |j: &J, depth: usize| dec.value(j, depth).map_err(|e| e.into_core(&at(&path)));
-    Ok(match kind {
-        "s" | "d" if path.is_empty() => {
-            return Err(shape(&format!("op `{kind}` needs a non-empty path")))
-        }
-        "s" => {
-            let value = val(&a[3], path.len())?;
-            Op::Set { key, path, value }
-        }
-        "r" => {
-            let value = val(&a[3], path.len())?;
-            Op::Assign { key, path, value }
-        }
-        "d" => Op::Delete { key, path },
-        "cl" => Op::Clear { key, path },
-        "p" => {
-            let int = |j: &J, what: &str| {
-                j.as_f64()
-                    .and_then(num_index)
-                    .ok_or_else(|| shape(&format!("splice {what} must be a non-negative integer")))
-            };
-            let index = int(&a[3], "index")?;
-            let delete = int(&a[4], "deleteCount")?;
-            let raw = a[5]
-                .as_array()
-                .ok_or_else(|| shape("splice items must be an array"))?;
-            let mut items = Vec::with_capacity(raw.len());
-            for (i, x) in raw.iter().enumerate() {
-                // `splice(i, n, ...items)` turns a hole into undefined; so does the core.
-                let v = dec
-                    .element(x, inner)
-                    .map_err(|e| e.into_core(&format!("{} (item {i})", at(&path))))?;
-                items.push(if matches!(v, Value::Hole) {
-                    Value::Undefined
-                } else {
-                    v
-                });
-            }
-            Op::Splice {
-                key,
-                path,
-                index,
-                delete,
-                items,
-            }
-        }
-        "ms" => {
-            let map_key = dec.seg(&a[3], inner).map_err(|e| e.into_core(&at(&path)))?;
-            let value = val(&a[4], inner)?;
-            Op::MapSet {
-                key,
-                path,
-                map_key,
-                value,
-            }
-        }
-        "md" => {
-            let map_key = dec.seg(&a[3], inner).map_err(|e| e.into_core(&at(&path)))?;
-            Op::MapDelete { key, path, map_key }
-        }
-        "sa" => {
-            let value = val(&a[3], inner)?;
-            Op::SetAdd { key, path, value }
-        }
-        _ => {
-            let member = dec.seg(&a[3], inner).map_err(|e| e.into_core(&at(&path)))?;
-            Op::SetDelete { key, path, member }
-        }
-    })
-}
-
 /// Appends the wire form of a path segment.
 pub fn encode_seg(seg: &Seg, out: &mut String) {
     match seg {
@@ -383,6 +222,9 @@ pub fn ops_to_json(ops: &[Op]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::Decoder;
+    use crate::error::{self, CoreError};
+    use serde_json::Value as J;
     use crate::value::same;
 
     const DEC: Decoder = Decoder {

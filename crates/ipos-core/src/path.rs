@@ -34,6 +34,15 @@ impl Seg {
         }
     }
 
+    /// `of_key`, taking the value.
+    pub fn from_key(v: Value) -> Seg {
+        match v {
+            Value::Str(s) => Seg::Key(s),
+            Value::Num(f) => Seg::Num(f),
+            v => Seg::Other(v),
+        }
+    }
+
     /// The segment for array index or Set position `i`.
     pub fn index(i: usize) -> Seg {
         Seg::Num(i as f64)

@@ -8,14 +8,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use indexmap::IndexMap;
 
+/// The hasher of every map in the value model: foldhash, randomly seeded per process. SipHash (the
+/// std default) cost more than a third of decoding small objects; foldhash keeps a per-process
+/// random seed, so a peer still cannot precompute keys that collide.
+pub type Hasher = foldhash::fast::RandomState;
+
 /// The shared state: field name to value, in creation order.
-pub type Fields = IndexMap<String, Value>;
+pub type Fields = IndexMap<String, Value, Hasher>;
+
+/// An object's own keys in insertion order.
+pub type ObjMap = IndexMap<String, Value, Hasher>;
 
 /// Entries of a Map: SameValueZero key to (key as a value, value).
-pub type MapEntries = IndexMap<MapKey, (Value, Value)>;
+pub type MapEntries = IndexMap<MapKey, (Value, Value), Hasher>;
 
 /// Members of a Set: SameValueZero key to the member.
-pub type SetMembers = IndexMap<MapKey, Value>;
+pub type SetMembers = IndexMap<MapKey, Value, Hasher>;
 
 /// Which JS binary type a `Bytes` value is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +52,7 @@ pub struct Obj {
     /// True for `Object.create(null)` objects (tag `N`).
     pub null_proto: bool,
     /// Own enumerable keys in insertion order.
-    pub map: IndexMap<String, Value>,
+    pub map: ObjMap,
 }
 
 /// Every value ipos can share.
@@ -270,7 +278,7 @@ impl Value {
     /// A Map built as `new Map(pairs)` would: -0 keys become +0, a repeated primitive key keeps
     /// its first position and takes the last value.
     pub fn map(pairs: impl IntoIterator<Item = (Value, Value)>) -> Value {
-        let mut m = MapEntries::new();
+        let mut m = MapEntries::default();
         for (k, v) in pairs {
             let k = normalize_key(k);
             match m.entry(MapKey::of(&k)) {
@@ -285,7 +293,7 @@ impl Value {
 
     /// A Set built as `new Set(members)` would.
     pub fn set(members: impl IntoIterator<Item = Value>) -> Value {
-        let mut s = SetMembers::new();
+        let mut s = SetMembers::default();
         for m in members {
             let m = normalize_key(m);
             s.entry(MapKey::of(&m)).or_insert(m);
@@ -327,7 +335,7 @@ mod tests {
         assert!(same(&a, &a.clone()));
         let n = Value::Object(Rc::new(Obj {
             null_proto: true,
-            map: IndexMap::new(),
+            map: ObjMap::default(),
         }));
         assert!(!same(&n, &Value::object(Vec::<(String, Value)>::new())));
     }

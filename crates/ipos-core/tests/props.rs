@@ -25,7 +25,7 @@ fn check_diff(a: &Value, b: &Value) -> Result<Vec<Op>, TestCaseError> {
     };
     let wire = decode_ops(&parse_json(&text, 3008).unwrap(), &dec, false)
         .map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
-    let mut f = Fields::new();
+    let mut f = Fields::default();
     f.insert("f".into(), a.clone());
     apply_batch(&mut f, &wire).map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
     prop_assert!(
@@ -53,7 +53,7 @@ proptest! {
     #[test]
     fn failed_batches_change_nothing(seed in any::<u64>(), setup in 1usize..6, len in 1usize..12) {
         let mut rng = Rng(seed);
-        let mut fields = Fields::new();
+        let mut fields = Fields::default();
         for _ in 0..setup {
             let op = gen_op(&fields, &mut rng);
             ipos_core::apply_op(&mut fields, &op).unwrap();

@@ -54,7 +54,7 @@ impl Net {
                 engine.set_origin(format!("{:02x}", i + 1));
                 Node {
                     engine,
-                    js: Fields::new(),
+                    js: Fields::default(),
                     parent: *p,
                     children: Vec::new(),
                 }
@@ -90,7 +90,7 @@ impl Net {
                 let (v, _) = self.nodes[i].engine.receive(&snap, true).unwrap();
                 assert_eq!(v, r#"{"k":"s"}"#);
                 let j: serde_json::Value = serde_json::from_str(&snap).unwrap();
-                let mut js = Fields::new();
+                let mut js = Fields::default();
                 for e in j["f"].as_array().unwrap() {
                     js.insert(e[0].as_str().unwrap().into(), DEC.value(&e[1], 0).unwrap());
                 }

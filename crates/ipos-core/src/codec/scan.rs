@@ -20,6 +20,63 @@ pub fn json_depth_within(s: &str, limit: usize) -> Option<usize> {
     }
 }
 
+/// What a cheap look at a local batch (a JSON array of ops) found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct BatchShape {
+    /// `[` ... `]` around the whole text (whitespace aside).
+    pub(crate) array: bool,
+    /// Nothing but whitespace between them.
+    pub(crate) empty: bool,
+    /// Some op's kind is `r` (an assign).
+    pub(crate) assigns: bool,
+}
+
+/// The shape of batch `s`, or `None` as soon as its nesting exceeds `limit`. One pass, no
+/// allocation: it runs on the critical path of `Engine::local_deferred`.
+pub(crate) fn batch_shape(s: &str, limit: usize) -> Option<BatchShape> {
+    let t = s.trim_matches(|c| matches!(c, ' ' | '\n' | '\r' | '\t'));
+    let array = t.starts_with('[') && t.ends_with(']') && t.len() >= 2;
+    let empty = array && t[1..t.len() - 1].trim_start_matches([' ', '\n', '\r', '\t']).is_empty();
+    let b = t.as_bytes();
+    let mut assigns = false;
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() {
+                    match b[i] {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return None;
+                }
+                // An op's kind is the first token of an array at depth 2. A string token cannot
+                // hold an unescaped `"`, so `"r"` here is exactly the kind `r`.
+                if depth == 2 && b[i] == b'[' && !assigns {
+                    let rest = t[i + 1..].trim_start_matches([' ', '\n', '\r', '\t']);
+                    assigns = rest.starts_with("\"r\"");
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    Some(BatchShape {
+        array,
+        empty,
+        assigns,
+    })
+}
+
 fn scan(b: &[u8], limit: usize) -> (bool, usize) {
     let mut depth = 0usize;
     let mut max = 0usize;
@@ -69,6 +126,19 @@ mod tests {
         assert!(!json_depth_exceeds("[[[]]]", 3));
         assert_eq!(json_depth_within("[[[]]]", 3), Some(3));
         assert_eq!(json_depth_within("[[[]]]", 2), None);
+    }
+
+    #[test]
+    fn batch_shapes() {
+        let shape = |s: &str| batch_shape(s, 10).unwrap();
+        let b = shape(r#" [ ["c","a",1], [ "r","a",[],["r"]] ] "#);
+        assert!(b.array && !b.empty && b.assigns);
+        let b = shape(r#"[["c","a",["r",1]],["s","a",["r"],"\"r\""]]"#);
+        assert!(b.array && !b.empty && !b.assigns, "{b:?}");
+        let b = shape(" [ \n ] ");
+        assert!(b.array && b.empty && !b.assigns);
+        assert!(!shape("{}").array && !shape("[").array && !shape("").array);
+        assert_eq!(batch_shape("[[[[]]]]", 3), None);
     }
 
     #[test]

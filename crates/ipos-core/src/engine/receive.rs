@@ -1,0 +1,318 @@
+//! Inbound frames (PROTOCOL.md "Frames"): each is validated completely before anything changes,
+//! so a rejected frame leaves the engine as it was.
+
+use std::fmt::Write;
+
+use serde_json::value::RawValue;
+
+use super::{Engine, Received};
+use crate::codec::read::Reader;
+use crate::codec::{from_str_unbounded, json_depth_within, read_within, write_str};
+use crate::error::{self, CoreError};
+use crate::frame::{check_nack_code, check_origin, need, q_elided, q_frame, Frame};
+use crate::op::{encode_ops, read_ops, Op};
+use crate::txn::apply_batch;
+
+/// Longest nack message, in characters.
+const MAX_NACK_CHARS: usize = 2000;
+
+/// `{"k":"q","o":"<origin>"` + `rest` + `}`.
+fn q_verdict(o: &str, rest: &str, patch: Option<&[Op]>) -> String {
+    let mut v = String::from(r#"{"k":"q","o":"#);
+    write_str(o, &mut v);
+    v.push_str(rest);
+    if let Some(patch) = patch {
+        v.push_str(r#","ops":"#);
+        encode_ops(patch, &mut v);
+    }
+    v.push('}');
+    v
+}
+
+impl Engine {
+    /// Validates and applies one inbound frame. Returns the verdict for JS and, for `b` at the
+    /// root and for `q`, the frames to pass on (see `Received`). A rejected frame changes
+    /// nothing.
+    pub fn receive(&mut self, frame: &str, from_parent: bool) -> Result<Received, CoreError> {
+        self.settle_queue();
+        self.check_size(frame.len())?;
+        let Some(depth) = json_depth_within(frame, self.decoder().json_limit()) else {
+            return Err(CoreError::new(
+                error::TOO_DEEP,
+                "the frame nests deeper than maxDepth allows",
+            ));
+        };
+        let f: Frame = from_str_unbounded(frame)
+            .map_err(|e| CoreError::bad_frame(format!("not a valid frame: {e}")))?;
+        let t = f.t.as_str();
+        match t {
+            "h" => on_hello(&f),
+            "s" => self.on_snapshot(&f, from_parent, depth),
+            "b" => self.on_batch(&f, from_parent, depth),
+            "q" => self.on_sequenced(&f, from_parent, depth),
+            "N" => on_nack(&f),
+            "A" if from_parent => Err(CoreError::bad_sequence(
+                "`A` only travels from a child to its parent",
+            )),
+            "A" => Ok(Received::verdict(r#"{"k":"A"}"#)),
+            "g" => Ok(Received::verdict(r#"{"k":"g"}"#)),
+            "p" | "P" => {
+                let i = need(f.i, t, "i")?;
+                Ok(Received::verdict(format!(r#"{{"k":"{t}","i":{i}}}"#)))
+            }
+            t => Err(CoreError::bad_frame(format!("unknown frame type `{t}`"))),
+        }
+    }
+
+    fn parse_ops(&self, raw: &RawValue, depth: usize) -> Result<Vec<Op>, CoreError> {
+        let dec = self.decoder();
+        read_within(raw.get(), depth, |r| read_ops(r, &dec, false))
+    }
+
+    fn on_snapshot(
+        &mut self,
+        f: &Frame,
+        from_parent: bool,
+        depth: usize,
+    ) -> Result<Received, CoreError> {
+        if !from_parent {
+            return Err(CoreError::bad_sequence(
+                "a snapshot only comes from the parent",
+            ));
+        }
+        let q = need(f.q, "s", "q")?;
+        let raw = need(f.f, "s", "f")?;
+        let dec = self.decoder();
+        let fields = read_within(raw.get(), depth, |r| dec.read_fields(r))?;
+        self.fields = fields;
+        self.seq = q;
+        self.pending.clear();
+        self.confirmed = None;
+        self.root = false;
+        Ok(Received::verdict(r#"{"k":"s"}"#))
+    }
+
+    fn on_batch(
+        &mut self,
+        f: &Frame,
+        from_parent: bool,
+        depth: usize,
+    ) -> Result<Received, CoreError> {
+        if from_parent {
+            return Err(CoreError::bad_sequence(
+                "a `b` frame only travels up, from a child",
+            ));
+        }
+        let o = need(f.o.as_deref(), "b", "o")?;
+        check_origin(o)?;
+        let n = need(f.n, "b", "n")?;
+        let raw = need(f.ops, "b", "ops")?;
+        if !raw.get().starts_with('[') {
+            return Err(CoreError::bad_frame("`ops` must be an array"));
+        }
+        if !self.root {
+            // Only the root can order it; JS forwards the frame up unchanged.
+            return Ok(Received::verdict(r#"{"k":"b","up":true}"#));
+        }
+        // From here the batch is sequenced whatever happens: the child waits for its `q`, and
+        // an `ok:false` one lets it roll back instead of stalling.
+        let result = self
+            .parse_ops(raw, depth)
+            .and_then(|ops| apply_batch(&mut self.fields, &ops));
+        self.seq += 1;
+        let mut v = String::from(r#"{"k":"b","ok":"#);
+        v.push_str(if result.is_ok() { "true" } else { "false" });
+        v.push_str(r#","o":"#);
+        write_str(o, &mut v);
+        let (ok, ops) = match result {
+            Ok(()) => (true, raw.get()),
+            Err(e) => {
+                v.push_str(r#","code":"#);
+                write_str(e.code, &mut v);
+                v.push_str(r#","message":"#);
+                write_str(&e.message, &mut v);
+                (false, "[]")
+            }
+        };
+        v.push('}');
+        Ok(Received {
+            verdict: v,
+            frame: Some(q_frame(self.seq, o, n, ok, ops)),
+            elided: Some(q_elided(self.seq, o, n, ok)),
+        })
+    }
+
+    fn on_sequenced(
+        &mut self,
+        f: &Frame,
+        from_parent: bool,
+        depth: usize,
+    ) -> Result<Received, CoreError> {
+        if !from_parent {
+            return Err(CoreError::bad_sequence(
+                "a `q` frame only travels down, from the parent",
+            ));
+        }
+        let q = need(f.q, "q", "q")?;
+        let o = need(f.o.as_deref(), "q", "o")?;
+        check_origin(o)?;
+        let n = need(f.n, "q", "n")?;
+        let ok = need(f.ok, "q", "ok")?;
+        let own = o == self.origin;
+        let head = self.pending.front().map(|p| p.n);
+        match f.ops {
+            Some(raw) if !raw.get().starts_with('[') => {
+                return Err(CoreError::bad_frame("`ops` must be an array"));
+            }
+            None if !own || head != Some(n) => {
+                return Err(CoreError::bad_frame(
+                    "frame `q` needs a valid `ops` (only the batch's origin gets a `q` without \
+                     them, for its next pending batch)",
+                ));
+            }
+            _ => {}
+        }
+        if self.root || q != self.seq + 1 {
+            return Err(CoreError::bad_sequence(format!(
+                "expected sequence {} from the parent, got {q}",
+                self.seq + 1
+            )));
+        }
+        if own && head != Some(n) {
+            return Err(CoreError::bad_sequence(format!(
+                "the root confirmed batch {n} of ours, but the next pending batch is {head:?}"
+            )));
+        }
+        if own {
+            return self.on_own(f.ops, q, n, ok, depth);
+        }
+        let Some(raw) = f.ops else {
+            return Err(CoreError::bad_frame("frame `q` needs a valid `ops`"));
+        };
+        let ops = self.parse_ops(raw, depth)?;
+        if !ok && !ops.is_empty() {
+            return Err(CoreError::bad_frame(
+                "a rejected batch (`ok:false`) carries no ops",
+            ));
+        }
+        let elided = Some(q_elided(q, o, n, ok));
+        if self.pending.is_empty() {
+            apply_batch(&mut self.fields, &ops)?;
+            self.seq = q;
+            return Ok(Received {
+                verdict: q_verdict(o, r#","apply":"frame""#, None),
+                frame: None,
+                elided,
+            });
+        }
+        let confirmed = self.confirmed.get_or_insert_with(|| self.fields.clone());
+        apply_batch(confirmed, &ops)?;
+        let patch = if ops.is_empty() {
+            Vec::new()
+        } else {
+            self.rebase()
+        };
+        self.seq = q;
+        Ok(Received {
+            verdict: q_verdict(o, r#","apply":"patch""#, Some(&patch)),
+            frame: None,
+            elided,
+        })
+    }
+
+    /// The root's answer to our next pending batch (checked to be that batch), with its ops
+    /// (`raw`) or in the elided form.
+    fn on_own(
+        &mut self,
+        raw: Option<&RawValue>,
+        q: u64,
+        n: u64,
+        ok: bool,
+        depth: usize,
+    ) -> Result<Received, CoreError> {
+        let head = &self.pending[0];
+        let wire = match raw {
+            Some(raw) if !ok || !head.applied => Some(self.parse_ops(raw, depth)?),
+            _ => None,
+        };
+        if !ok && wire.as_ref().is_some_and(|w| !w.is_empty()) {
+            return Err(CoreError::bad_frame(
+                "a rejected batch (`ok:false`) carries no ops",
+            ));
+        }
+        let (rest, patch) = if ok && head.applied {
+            // Our own batch, as we predicted it: only the confirmed state moves.
+            if self.pending.len() == 1 {
+                self.confirmed = None;
+            } else if let Some(c) = self.confirmed.as_mut() {
+                apply_batch(c, &head.ops)?;
+            }
+            (r#","apply":"none","own":true"#, None)
+        } else if ok {
+            // Accepted by the root but it never applied here (see `settle`): apply it to the
+            // confirmed state, as the root did, and rebase.
+            if head.unread && wire.is_none() {
+                return Err(CoreError::bad_sequence(format!(
+                    "the root accepted local batch {n}, which this process could not read"
+                )));
+            }
+            let ops = wire.as_deref().unwrap_or(&head.ops);
+            let confirmed = self.confirmed.get_or_insert_with(|| self.fields.clone());
+            apply_batch(confirmed, ops)?;
+            (r#","apply":"patch","own":true,"ok":true"#, Some(()))
+        } else {
+            (r#","apply":"patch","own":true,"ok":false"#, Some(()))
+        };
+        let Some(done) = self.pending.pop_front() else {
+            return Err(CoreError::bad_sequence("no pending batch"));
+        };
+        let patch = patch.map(|()| self.rebase());
+        self.seq = q;
+        let origin = &self.origin;
+        Ok(Received {
+            verdict: q_verdict(origin, rest, patch.as_deref()),
+            frame: raw
+                .is_none()
+                .then(|| q_frame(q, origin, n, ok, if ok { &done.text } else { "[]" })),
+            elided: Some(q_elided(q, origin, n, ok)),
+        })
+    }
+}
+
+fn on_hello(f: &Frame) -> Result<Received, CoreError> {
+    let v = need(f.v, "h", "v")?.get();
+    if serde_json::from_str::<f64>(v).ok() != Some(1.0) {
+        return Err(CoreError::new(
+            error::VERSION,
+            format!("the peer speaks ipos protocol {v:.20}, this process speaks 1"),
+        ));
+    }
+    let id = need(f.id.as_deref(), "h", "id")?;
+    check_origin(id)?;
+    let func = need(f.func, "h", "fn")?;
+    let mut s = String::from(r#"{"k":"h","id":"#);
+    write_str(id, &mut s);
+    let _ = write!(s, r#","fn":{func}}}"#);
+    Ok(Received::verdict(s))
+}
+
+/// `N`: the peer rejected a frame of ours and says why. Changes nothing here.
+fn on_nack(f: &Frame) -> Result<Received, CoreError> {
+    let code = need(f.code.as_deref(), "N", "code")?;
+    check_nack_code(code)?;
+    let raw = need(f.m, "N", "m")?;
+    let m = Reader::new(raw.get())
+        .string_lossy()
+        .map_err(|_| CoreError::bad_frame("a nack's `m` must be a string"))?;
+    if m.chars().count() > MAX_NACK_CHARS {
+        return Err(CoreError::bad_frame(format!(
+            "a nack's `m` has at most {MAX_NACK_CHARS} characters"
+        )));
+    }
+    let mut v = String::from(r#"{"k":"N","code":"#);
+    write_str(code, &mut v);
+    v.push_str(r#","m":"#);
+    write_str(&m, &mut v);
+    v.push('}');
+    Ok(Received::verdict(v))
+}
