@@ -43,6 +43,9 @@ class State {
       onUnknownClass: (name) => this.error(iposError(Error, 'ERR_IPOS_UNKNOWN_CLASS', `received an instance of class ${name}, which is not registered in this process: call IPOS.registerClass(${name}) before IPOS.new(); the value was kept as its serialised data`)),
     }
     this.flushBound = () => this.flushNow()
+    this.settleBound = () => this.settle()
+    this.settling = false
+    this.bufferHasAssign = false
     this.onFrameBound = (link, d) => this.onFrame(link, d)
     this.onGoneBound = (link) => this.dropLink(link)
   }
@@ -75,6 +78,7 @@ class State {
     if (wire !== null) s += `,${JSON.stringify(wire)}`
     if (args !== undefined) s += `,${args}`
     this.buffer.push(s + ']')
+    if (code === 'r') this.bufferHasAssign = true
     if (this.emitter.listenerCount('change') > 0) {
       this.events.push({ key, path: jsPath(fmt), kind: kind || KINDS[code], local: true })
     }
@@ -90,11 +94,22 @@ class State {
     if (this.buffer.length === 0) return
     const batch = `[${this.buffer.join(',')}]`
     const events = this.events
+    const assign = this.bufferHasAssign
     this.buffer = []
     this.events = []
+    this.bufferHasAssign = false
     let frame
     try {
-      frame = this.core.local(batch)
+      if (assign) frame = this.core.local(batch)
+      else {
+        // Send first, let the core apply the batch to its mirror right after: that work then
+        // overlaps with the peers applying it.
+        frame = this.core.localDeferred(batch)
+        if (!this.settling) {
+          this.settling = true
+          setImmediate(this.settleBound)
+        }
+      }
     } catch (e) {
       this.error(fromCore(e))
       return
@@ -111,6 +126,23 @@ class State {
 
   sendDown(frame) {
     for (const link of this.children.values()) if (link.state !== 'new') link.send(frame)
+  }
+
+  /** A sequenced batch goes to every child; the one whose peer made it only needs the ack. */
+  sendDownQ(frame, elided, origin) {
+    for (const link of this.children.values()) {
+      if (link.state === 'new') continue
+      link.send(elided && link.peerId === origin ? elided : frame)
+    }
+  }
+
+  settle() {
+    this.settling = false
+    try {
+      this.core.settle()
+    } catch (e) {
+      this.error(fromCore(e))
+    }
   }
 
   create(key, value) {
@@ -245,9 +277,10 @@ class State {
         if (v.ok) this.applyRemote(JSON.parse(d).ops, link)
         // Rejected whole (a bad or a stale path): the origin still gets the verdict, to roll back.
         else this.error(iposError(Error, v.code, v.message), link)
-        return this.sendDown(out[1])
+        return this.sendDownQ(out[1], out[2], v.o)
       case 'q':
-        this.sendDown(d)
+        // out[1] is set when the core rebuilt the full frame (we got only the ack of our own batch).
+        this.sendDownQ(out[1] || d, out[2], v.o)
         if (v.apply === 'frame') this.applyRemote(JSON.parse(d).ops, link)
         else if (v.apply === 'patch') this.applyRemote(v.ops, link)
         if (v.own && v.ok === false) {

@@ -69,20 +69,38 @@ impl Core {
     guard(|| self.engine.local(&batch))
   }
 
-  /// Validates and applies one inbound frame; returns `[verdict, outgoingFrame?]`.
+  /// A batch without `r` ops: returns its frame at once and applies it at `settle()` (or before
+  /// any other call), so the mirror's work happens off the path to the wire.
+  #[napi]
+  pub fn local_deferred(&mut self, batch: String) -> Result<String> {
+    guard(|| self.engine.local_deferred(batch))
+  }
+
+  /// Applies the batches `localDeferred` queued.
+  #[napi]
+  pub fn settle(&mut self) -> Result<()> {
+    guard(|| self.engine.settle())
+  }
+
+  /// Validates and applies one inbound frame; returns `[verdict, frame, elided]` (empty strings
+  /// where there is none): `frame` goes to the children, `elided` to the child whose peer is the
+  /// batch's origin.
   #[napi]
   pub fn receive(&mut self, frame: String, from_parent: bool) -> Result<Vec<String>> {
     guard(|| {
-      self.engine.receive(&frame, from_parent).map(|(v, out)| match out {
-        Some(o) => vec![v, o],
-        None => vec![v],
+      self.engine.receive(&frame, from_parent).map(|r| {
+        vec![
+          r.verdict,
+          r.frame.unwrap_or_default(),
+          r.elided.unwrap_or_default(),
+        ]
       })
     })
   }
 
   /// The snapshot frame for a new child.
   #[napi]
-  pub fn snapshot(&self) -> String {
+  pub fn snapshot(&mut self) -> String {
     self.engine.snapshot()
   }
 
@@ -94,7 +112,7 @@ impl Core {
 
   /// The visible state as JSON (tests and debugging).
   #[napi]
-  pub fn dump(&self) -> String {
+  pub fn dump(&mut self) -> String {
     self.engine.dump()
   }
 

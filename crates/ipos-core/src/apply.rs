@@ -7,24 +7,35 @@ use std::rc::Rc;
 use crate::error::{self, is_reserved, CoreError};
 use crate::op::Op;
 use crate::path::{describe, num_index, Seg};
-use crate::value::{normalize_key, Fields, MapEntries, MapKey, SetMembers, Value};
+use crate::value::{normalize_key, Fields, Key, MapEntries, MapKey, SetMembers, Value};
 
-/// How to undo one op: what it replaced, moved out of the state rather than cloned.
+/// How to undo one op: what it replaced, moved out of the state rather than cloned. Fields are
+/// named by position: undone last op first, the state is exactly as the op left it, so the
+/// position still names the same field (and nothing is allocated to remember it).
 pub(crate) enum Inverse {
     /// The op changed nothing.
     None,
-    /// A field was replaced or removed (`Some((position, old value))`) or created (`None`).
-    Field(String, Option<(usize, Value)>),
-    /// A container inside field `.0`, at path `.1`, was changed as `.2` says.
-    At(String, Vec<Seg>, Undo),
+    /// The field at this position was created by the op.
+    FieldNew(usize),
+    /// The field at this position held this value.
+    FieldOld(usize, Value),
+    /// This field was removed from this position (boxed: rare, and the log stays compact).
+    FieldBack(usize, Box<(String, Value)>),
+    /// A container inside the field at position `.0`, at the first `.1` segments of the op's
+    /// path, was changed as `.2` says.
+    At(usize, usize, Undo),
 }
 
 /// The inverse of one change to a container.
 pub(crate) enum Undo {
     /// Nothing changed.
     Nothing,
-    /// Object key: its old (position, value), or `None` if the op added it.
-    Prop(String, Option<(usize, Value)>),
+    /// The op added the object's last key.
+    PropNew,
+    /// The object key at this position held this value.
+    PropOld(usize, Value),
+    /// This object key was removed from this position.
+    PropBack(usize, Box<(Key, Value)>),
     /// Array element `.0` held `.1` (possibly a hole).
     Elem(usize, Value),
     /// The array grew from this length.
@@ -36,9 +47,9 @@ pub(crate) enum Undo {
     /// Map entry at this position held this value, or was appended by the op (`None`).
     Entry(usize, Option<Value>),
     /// This Map entry was removed from this position.
-    EntryBack(usize, MapKey, (Value, Value)),
+    EntryBack(usize, Box<(MapKey, (Value, Value))>),
     /// This Set member was removed from this position.
-    MemberBack(usize, MapKey, Value),
+    MemberBack(usize, Box<(MapKey, Value)>),
     /// A member was appended to the Set.
     PopMember,
     /// A cleared Map or Set, whole.
@@ -82,19 +93,19 @@ pub(crate) fn apply_op_inv(fields: &mut Fields, op: &Op) -> Result<Inverse, Core
         }
         Op::Remove { .. } => {
             return match fields.shift_remove_full(key) {
-                Some((i, k, v)) => Ok(Inverse::Field(k, Some((i, v)))),
+                Some((i, k, v)) => Ok(Inverse::FieldBack(i, Box::new((k, v)))),
                 None => Err(unknown_field(key)),
             };
         }
         _ => {}
     }
-    let Some(root) = fields.get_mut(key) else {
+    let Some((fi, _, root)) = fields.get_full_mut(key) else {
         return Err(unknown_field(key));
     };
     let r = act(root, op);
     r.map(|(walk_len, slot)| match slot {
         Undo::Nothing => Inverse::None,
-        slot => Inverse::At(key.to_string(), op.path()[..walk_len].to_vec(), slot),
+        slot => Inverse::At(fi, walk_len, slot),
     })
     .map_err(|f| {
         let p = describe(
@@ -109,14 +120,8 @@ pub(crate) fn apply_op_inv(fields: &mut Fields, op: &Op) -> Result<Inverse, Core
 /// `c`: overwriting keeps the field's position, as assigning an existing JS property does.
 fn put_field(fields: &mut Fields, key: &str, value: Value) -> Inverse {
     match fields.get_full_mut(key) {
-        Some((i, _, slot)) => {
-            let old = std::mem::replace(slot, value);
-            Inverse::Field(key.to_string(), Some((i, old)))
-        }
-        None => {
-            fields.insert(key.to_string(), value);
-            Inverse::Field(key.to_string(), None)
-        }
+        Some((i, _, slot)) => Inverse::FieldOld(i, std::mem::replace(slot, value)),
+        None => Inverse::FieldNew(fields.insert_full(key.to_string(), value).0),
     }
 }
 
@@ -198,7 +203,7 @@ fn act(root: &mut Value, op: &Op) -> R<(usize, Undo)> {
                 s => s.map_key().and_then(|k| m.get_index_of(&k)),
             };
             match i.and_then(|i| Rc::make_mut(m).shift_remove_index(i).map(|e| (i, e))) {
-                Some((i, (k, e))) => Undo::EntryBack(i, k, e),
+                Some((i, (k, e))) => Undo::EntryBack(i, Box::new((k, e))),
                 None => Undo::Nothing,
             }
         }
@@ -224,17 +229,19 @@ fn act(root: &mut Value, op: &Op) -> R<(usize, Undo)> {
                 m => m.map_key().and_then(|k| s.get_index_of(&k)),
             };
             match i.and_then(|i| Rc::make_mut(s).shift_remove_index(i).map(|e| (i, e))) {
-                Some((i, (k, m))) => Undo::MemberBack(i, k, m),
+                Some((i, (k, m))) => Undo::MemberBack(i, Box::new((k, m))),
                 None => Undo::Nothing,
             }
         }
         Op::Clear { .. } => match t {
-            Value::Map(m) if !m.is_empty() => {
-                Undo::Whole(Value::Map(std::mem::replace(m, Rc::new(MapEntries::default()))))
-            }
-            Value::Set(s) if !s.is_empty() => {
-                Undo::Whole(Value::Set(std::mem::replace(s, Rc::new(SetMembers::default()))))
-            }
+            Value::Map(m) if !m.is_empty() => Undo::Whole(Value::Map(std::mem::replace(
+                m,
+                Rc::new(MapEntries::default()),
+            ))),
+            Value::Set(s) if !s.is_empty() => Undo::Whole(Value::Set(std::mem::replace(
+                s,
+                Rc::new(SetMembers::default()),
+            ))),
             Value::Map(_) | Value::Set(_) => Undo::Nothing,
             t => return Err(not_a(t, "a Map or Set", at)),
         },
@@ -369,12 +376,10 @@ fn set(t: &mut Value, last: &Seg, value: Value, at: usize) -> R<Undo> {
             let k = obj_key(last, at)?;
             let map = &mut Rc::make_mut(o).map;
             Ok(match map.get_full_mut(k.as_ref()) {
-                Some((i, _, slot)) => {
-                    Undo::Prop(k.into_owned(), Some((i, std::mem::replace(slot, value))))
-                }
+                Some((i, _, slot)) => Undo::PropOld(i, std::mem::replace(slot, value)),
                 None => {
-                    map.insert(k.to_string(), value);
-                    Undo::Prop(k.into_owned(), None)
+                    map.insert(Key::from(k.as_ref()), value);
+                    Undo::PropNew
                 }
             })
         }
@@ -438,7 +443,7 @@ fn delete(t: &mut Value, last: &Seg, at: usize) -> R<Undo> {
                 return Ok(Undo::Nothing);
             }
             Ok(match Rc::make_mut(o).map.shift_remove_full(k.as_ref()) {
-                Some((i, k, v)) => Undo::Prop(k, Some((i, v))),
+                Some((i, k, v)) => Undo::PropBack(i, Box::new((k, v))),
                 None => Undo::Nothing,
             })
         }

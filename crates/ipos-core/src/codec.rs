@@ -6,9 +6,10 @@ mod encode;
 mod parse;
 pub(crate) mod read;
 mod scan;
+mod skip;
 
-pub(crate) use decode::{read_guarded, read_within};
 pub use decode::{from_str_unbounded, parse_json, DecodeError, Decoder};
+pub(crate) use decode::{read_guarded, read_within};
 pub use encode::{encode_value, to_json, write_js_number, write_str};
 pub(crate) use scan::batch_shape;
 pub use scan::{json_depth, json_depth_exceeds, json_depth_within};

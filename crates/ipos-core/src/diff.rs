@@ -144,7 +144,7 @@ impl Differ<'_> {
             return false;
         }
         for k in a.map.keys().filter(|k| !b.map.contains_key(*k)) {
-            path.push(Seg::Key(k.clone()));
+            path.push(Seg::Key(k.to_string()));
             self.out.push(Op::Delete {
                 key: self.key(),
                 path: path.clone(),
@@ -152,7 +152,7 @@ impl Differ<'_> {
             path.pop();
         }
         for (k, nv) in &b.map {
-            path.push(Seg::Key(k.clone()));
+            path.push(Seg::Key(k.to_string()));
             match a.map.get(k) {
                 Some(ov) => self.node(path, Slot::Prop, ov, nv),
                 None => self.out.push(Op::Set {

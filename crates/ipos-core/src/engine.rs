@@ -15,7 +15,7 @@ use crate::diff::{assign_ops, fields_patch};
 use crate::error::{self, CoreError};
 use crate::frame::q_frame;
 use crate::op::{decode_ops_text, ops_to_json, Op};
-use crate::txn::{apply_batch, Txn};
+use crate::txn::{apply_batch_in, Scratch, Txn};
 use crate::value::Fields;
 
 mod receive;
@@ -95,6 +95,8 @@ pub struct Engine {
     deferred: VecDeque<Deferred>,
     /// The first error `settle` met and has not reported yet.
     deferred_error: Option<CoreError>,
+    /// The undo log's buffer, reused by every batch.
+    scratch: Scratch,
     next_batch: u64,
     seq: u64,
     root: bool,
@@ -111,6 +113,7 @@ impl Engine {
             pending: VecDeque::new(),
             deferred: VecDeque::new(),
             deferred_error: None,
+            scratch: Scratch::default(),
             next_batch: 1,
             seq: 0,
             root: true,
@@ -141,6 +144,11 @@ impl Engine {
     /// Local batches sent up and not yet confirmed by the root (deferred ones included).
     pub fn pending_len(&self) -> usize {
         self.pending.len() + if self.root { 0 } else { self.deferred.len() }
+    }
+
+    /// Batches taken by `local_deferred` and not yet settled.
+    pub fn deferred_len(&self) -> usize {
+        self.deferred.len()
     }
 
     /// The limits in force.
@@ -207,7 +215,7 @@ impl Engine {
             match frame {
                 Ok(frame) => (out, text, frame),
                 Err(e) => {
-                    txn.rollback(&mut self.fields);
+                    txn.rollback(&mut self.fields, &out);
                     return Err(e);
                 }
             }
@@ -219,7 +227,7 @@ impl Engine {
             let text = batch.trim();
             let frame = self.local_frame(text);
             self.check_size(frame.len())?;
-            apply_batch(&mut self.fields, &ops)?;
+            apply_batch_in(&mut self.fields, &ops, &mut self.scratch)?;
             let text = if self.root {
                 String::new()
             } else {
@@ -316,7 +324,7 @@ impl Engine {
         let unread = parsed.is_err();
         let (ops, result) = match parsed {
             Ok(ops) => {
-                let r = apply_batch(&mut self.fields, &ops);
+                let r = apply_batch_in(&mut self.fields, &ops, &mut self.scratch);
                 (ops, r)
             }
             Err(e) => (Vec::new(), Err(e)),
@@ -363,7 +371,7 @@ impl Engine {
         let mut new = base.clone();
         for p in self.pending.iter_mut() {
             // A batch that no longer applies is skipped here; the root will reject it too.
-            p.applied = !p.unread && apply_batch(&mut new, &p.ops).is_ok();
+            p.applied = !p.unread && apply_batch_in(&mut new, &p.ops, &mut self.scratch).is_ok();
         }
         let patch = fields_patch(&self.fields, &new);
         self.fields = new;
@@ -401,7 +409,7 @@ impl Engine {
         let mut frames = Vec::with_capacity(self.pending.len());
         for p in std::mem::take(&mut self.pending) {
             self.seq += 1;
-            let ok = p.applied && apply_batch(&mut state, &p.ops).is_ok();
+            let ok = p.applied && apply_batch_in(&mut state, &p.ops, &mut self.scratch).is_ok();
             let text = if ok { p.text.as_str() } else { "[]" };
             frames.push(q_frame(self.seq, &self.origin, p.n, ok, text));
         }

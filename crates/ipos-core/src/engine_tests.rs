@@ -1,4 +1,5 @@
 use super::*;
+use crate::error;
 
 fn engine(origin: &str) -> Engine {
     let mut e = Engine::new(Limits::default());
@@ -12,14 +13,18 @@ fn pair() -> (Engine, Engine) {
     root.local(r#"[["c","o",{"a":1,"l":[1,2]}],["c","n",0]]"#)
         .unwrap();
     let mut child = engine("bb");
-    let (v, out) = child.receive(&root.snapshot(), true).unwrap();
+    let Received {
+        verdict: v,
+        frame: out,
+        ..
+    } = child.receive(&root.snapshot(), true).unwrap();
     assert_eq!(v, r#"{"k":"s"}"#);
     assert!(out.is_none());
     (root, child)
 }
 
 /// Everything observable, to prove a rejected frame changed nothing.
-fn state(e: &Engine) -> (String, u64, usize, String, bool) {
+fn state(e: &mut Engine) -> (String, u64, usize, String, bool) {
     (
         e.dump(),
         e.seq(),
@@ -75,7 +80,7 @@ fn assign_ships_a_diff() {
         f.ends_with(r#"[["s","o",["new"],5],["c","m",{"~":"M","v":[]}],["ms","m",[],"k",1]]}"#),
         "{f}"
     );
-    let before = state(&root);
+    let before = state(&mut root);
     assert_eq!(
         root.local(r#"[["r","o",["zz","y"],1]]"#).unwrap_err().code,
         error::BAD_PATH
@@ -84,7 +89,7 @@ fn assign_ships_a_diff() {
         root.local(r#"[["r","q",["y"],1]]"#).unwrap_err().code,
         error::UNKNOWN_FIELD
     );
-    assert_eq!(state(&root), before);
+    assert_eq!(state(&mut root), before);
 }
 
 #[test]
@@ -102,15 +107,23 @@ fn child_round_trip() {
         child.snapshot().contains(r#"["n",0]"#),
         "snapshot is the confirmed state"
     );
-    let (v, q) = root.receive(&b, false).unwrap();
-    assert_eq!(v, r#"{"k":"b","ok":true}"#);
+    let Received {
+        verdict: v,
+        frame: q,
+        ..
+    } = root.receive(&b, false).unwrap();
+    assert_eq!(v, r#"{"k":"b","ok":true,"o":"bb"}"#);
     let q = q.unwrap();
     assert_eq!(
         q,
         r#"{"t":"q","q":2,"o":"bb","n":1,"ok":true,"ops":[["c","n",5]]}"#
     );
-    let (v, out) = child.receive(&q, true).unwrap();
-    assert_eq!(v, r#"{"k":"q","apply":"none","own":true}"#);
+    let Received {
+        verdict: v,
+        frame: out,
+        ..
+    } = child.receive(&q, true).unwrap();
+    assert_eq!(v, r#"{"k":"q","o":"bb","apply":"none","own":true}"#);
     assert!(out.is_none());
     assert_eq!(child.pending_len(), 0);
     assert_eq!(child.dump(), root.dump());
@@ -121,7 +134,7 @@ fn child_round_trip() {
 fn root_copies_ops_text_verbatim() {
     let (mut root, _) = pair();
     let b = r#"{"t":"b","o":"cc","n":7,"ops":[ ["c","z", 1.0 ] ]}"#;
-    let (_, q) = root.receive(b, false).unwrap();
+    let Received { frame: q, .. } = root.receive(b, false).unwrap();
     assert_eq!(
         q.unwrap(),
         r#"{"t":"q","q":2,"o":"cc","n":7,"ok":true,"ops":[ ["c","z", 1.0 ] ]}"#
@@ -132,14 +145,18 @@ fn root_copies_ops_text_verbatim() {
 fn root_rejects_a_conflicting_batch_in_sequence() {
     let (mut root, _) = pair();
     let before = root.dump();
-    let (v, q) = root
+    let Received {
+        verdict: v,
+        frame: q,
+        ..
+    } = root
         .receive(
             r#"{"t":"b","o":"cc","n":1,"ops":[["c","y",1],["s","gone",["a"],1]]}"#,
             false,
         )
         .unwrap();
     assert!(
-        v.starts_with(r#"{"k":"b","ok":false,"code":"ERR_IPOS_UNKNOWN_FIELD","message":"#),
+        v.starts_with(r#"{"k":"b","ok":false,"o":"cc","code":"ERR_IPOS_UNKNOWN_FIELD","message":"#),
         "{v}"
     );
     assert_eq!(
@@ -149,7 +166,11 @@ fn root_rejects_a_conflicting_batch_in_sequence() {
     assert_eq!(root.dump(), before);
     assert_eq!(root.seq(), 2);
     // Bad values still get an answer, so the child does not wait forever.
-    let (v, q) = root
+    let Received {
+        verdict: v,
+        frame: q,
+        ..
+    } = root
         .receive(
             r#"{"t":"b","o":"cc","n":2,"ops":[["c","f",{"~":"F","v":"x"}]]}"#,
             false,
@@ -162,13 +183,17 @@ fn root_rejects_a_conflicting_batch_in_sequence() {
 #[test]
 fn intermediate_forwards_batches_up() {
     let (_, mut child) = pair();
-    let before = state(&child);
-    let (v, out) = child
+    let before = state(&mut child);
+    let Received {
+        verdict: v,
+        frame: out,
+        ..
+    } = child
         .receive(r#"{"t":"b","o":"cc","n":1,"ops":[["c","y",1]]}"#, false)
         .unwrap();
     assert_eq!(v, r#"{"k":"b","up":true}"#);
     assert!(out.is_none());
-    assert_eq!(state(&child), before);
+    assert_eq!(state(&mut child), before);
 }
 
 #[test]
@@ -177,22 +202,22 @@ fn foreign_batches_and_rebase() {
     // No pending: JS applies the frame itself.
     let q = root.local(r#"[["s","o",["a"],2]]"#).unwrap();
     assert_eq!(
-        child.receive(&q, true).unwrap().0,
-        r#"{"k":"q","apply":"frame"}"#
+        child.receive(&q, true).unwrap().verdict,
+        r#"{"k":"q","o":"aa","apply":"frame"}"#
     );
     // Pending: confirmed + foreign + pending again, as a patch.
     let b = child.local(r#"[["p","o",["l"],2,0,[3]]]"#).unwrap();
     let q1 = root.local(r#"[["s","o",["l",0],9],["c","n",1]]"#).unwrap();
-    let (v, _) = child.receive(&q1, true).unwrap();
+    let Received { verdict: v, .. } = child.receive(&q1, true).unwrap();
     assert_eq!(
         v,
-        r#"{"k":"q","apply":"patch","ops":[["s","o",["l",0],9],["c","n",1]]}"#
+        r#"{"k":"q","o":"aa","apply":"patch","ops":[["s","o",["l",0],9],["c","n",1]]}"#
     );
     assert_eq!(child.dump(), r#"{"o":{"a":2,"l":[9,2,3]},"n":1}"#);
-    let (_, q2) = root.receive(&b, false).unwrap();
+    let Received { frame: q2, .. } = root.receive(&b, false).unwrap();
     assert_eq!(
-        child.receive(&q2.unwrap(), true).unwrap().0,
-        r#"{"k":"q","apply":"none","own":true}"#
+        child.receive(&q2.unwrap(), true).unwrap().verdict,
+        r#"{"k":"q","o":"bb","apply":"none","own":true}"#
     );
     assert_eq!(child.dump(), root.dump());
     assert_eq!(child.pending_len(), 0);
@@ -205,14 +230,14 @@ fn own_batch_rejected_rolls_back() {
     let b2 = child.local(r#"[["c","k",1]]"#).unwrap();
     assert_eq!(child.pending_len(), 2);
     let q = root.local(r#"[["x","o"]]"#).unwrap();
-    let (v, _) = child.receive(&q, true).unwrap();
-    assert_eq!(v, r#"{"k":"q","apply":"patch","ops":[["x","o"]]}"#);
-    let (_, r1) = root.receive(&b1, false).unwrap();
-    let (_, r2) = root.receive(&b2, false).unwrap();
-    let (v, _) = child.receive(&r1.unwrap(), true).unwrap();
+    let Received { verdict: v, .. } = child.receive(&q, true).unwrap();
+    assert_eq!(v, r#"{"k":"q","o":"aa","apply":"patch","ops":[["x","o"]]}"#);
+    let Received { frame: r1, .. } = root.receive(&b1, false).unwrap();
+    let Received { frame: r2, .. } = root.receive(&b2, false).unwrap();
+    let Received { verdict: v, .. } = child.receive(&r1.unwrap(), true).unwrap();
     assert_eq!(
         v,
-        r#"{"k":"q","apply":"patch","own":true,"ok":false,"ops":[]}"#
+        r#"{"k":"q","o":"bb","apply":"patch","own":true,"ok":false,"ops":[]}"#
     );
     child.receive(&r2.unwrap(), true).unwrap();
     assert_eq!(child.dump(), root.dump());
@@ -224,10 +249,10 @@ fn rebase_patch_fixes_field_order() {
     let (mut root, mut child) = pair();
     child.local(r#"[["c","z",1]]"#).unwrap();
     let q = root.local(r#"[["c","y",2]]"#).unwrap();
-    let (v, _) = child.receive(&q, true).unwrap();
+    let Received { verdict: v, .. } = child.receive(&q, true).unwrap();
     assert_eq!(
         v,
-        r#"{"k":"q","apply":"patch","ops":[["c","y",2],["x","z"],["c","z",1]]}"#
+        r#"{"k":"q","o":"aa","apply":"patch","ops":[["c","y",2],["x","z"],["c","z",1]]}"#
     );
     assert_eq!(child.dump(), r#"{"o":{"a":1,"l":[1,2]},"n":0,"y":2,"z":1}"#);
 }
@@ -238,7 +263,7 @@ fn hello_ping_and_friends() {
     assert_eq!(
         e.receive(r#"{"t":"h","v":1,"id":"0f","fn":true}"#, true)
             .unwrap()
-            .0,
+            .verdict,
         r#"{"k":"h","id":"0f","fn":true}"#
     );
     assert_eq!(
@@ -260,15 +285,21 @@ fn hello_ping_and_friends() {
         error::BAD_FRAME
     );
     assert_eq!(
-        e.receive(r#"{"t":"p","i":4}"#, true).unwrap().0,
+        e.receive(r#"{"t":"p","i":4}"#, true).unwrap().verdict,
         r#"{"k":"p","i":4}"#
     );
     assert_eq!(
-        e.receive(r#"{"t":"P","i":5}"#, false).unwrap().0,
+        e.receive(r#"{"t":"P","i":5}"#, false).unwrap().verdict,
         r#"{"k":"P","i":5}"#
     );
-    assert_eq!(e.receive(r#"{"t":"A"}"#, false).unwrap().0, r#"{"k":"A"}"#);
-    assert_eq!(e.receive(r#"{"t":"g"}"#, true).unwrap().0, r#"{"k":"g"}"#);
+    assert_eq!(
+        e.receive(r#"{"t":"A"}"#, false).unwrap().verdict,
+        r#"{"k":"A"}"#
+    );
+    assert_eq!(
+        e.receive(r#"{"t":"g"}"#, true).unwrap().verdict,
+        r#"{"k":"g"}"#
+    );
 }
 
 #[test]
@@ -324,15 +355,15 @@ fn rejected_frames_body() {
         (format!("{}{}", "[".repeat(200_000), "]".repeat(200_000)), true, error::TOO_DEEP),
     ];
     for (frame, from_parent, code) in cases {
-        let before = state(&child);
+        let before = state(&mut child);
         let e = child.receive(&frame, from_parent).expect_err(&frame);
         assert_eq!(e.code, code, "{frame}: {e}");
-        assert_eq!(state(&child), before, "{frame}");
+        assert_eq!(state(&mut child), before, "{frame}");
     }
     // The channel stays usable.
     assert_eq!(
-        child.receive(&q_ok, true).unwrap().0,
-        r#"{"k":"q","apply":"patch","ops":[["s","o",["a"],3]]}"#
+        child.receive(&q_ok, true).unwrap().verdict,
+        r#"{"k":"q","o":"aa","apply":"patch","ops":[["s","o",["a"],3]]}"#
     );
     // Frame size and depth limits of a small engine.
     let mut e = Engine::new(small);
@@ -398,3 +429,6 @@ fn become_root_sequences_pending() {
     let q = mid.local(r#"[["c","z",1]]"#).unwrap();
     assert!(q.starts_with(r#"{"t":"q","q":5,"#));
 }
+
+#[path = "engine_wire_tests.rs"]
+mod wire;

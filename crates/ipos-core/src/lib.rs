@@ -23,7 +23,7 @@ pub use error::CoreError;
 pub use op::{decode_ops, decode_ops_text, encode_ops, ops_to_json, Op};
 pub use path::Seg;
 pub use txn::{apply_batch, Txn};
-pub use value::{same, same_fields, Bytes, BytesKind, Fields, MapKey, Obj, Value};
+pub use value::{same, same_fields, Bytes, BytesKind, Fields, Key, MapKey, Obj, ObjMap, Value};
 
 /// Decodes one encoded value (JSON text) with the given limits: the inverse of `to_json`.
 pub fn decode_value(text: &str, limits: &Limits) -> Result<Value, CoreError> {

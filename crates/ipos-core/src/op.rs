@@ -224,8 +224,8 @@ mod tests {
     use super::*;
     use crate::codec::Decoder;
     use crate::error::{self, CoreError};
-    use serde_json::Value as J;
     use crate::value::same;
+    use serde_json::Value as J;
 
     const DEC: Decoder = Decoder {
         max_depth: 1000,

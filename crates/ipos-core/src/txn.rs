@@ -12,18 +12,52 @@ use crate::value::{Fields, Value};
 
 /// Applies a batch atomically: on error `fields` is unchanged.
 pub fn apply_batch(fields: &mut Fields, ops: &[Op]) -> Result<(), CoreError> {
+    apply_batch_in(fields, ops, &mut Scratch::default())
+}
+
+/// An undo log's buffer, kept between batches. A fresh log for a large batch costs more than
+/// applying its ops: every page of it is new memory the kernel has to fault in and clear.
+#[derive(Default)]
+pub(crate) struct Scratch(Vec<(usize, Inverse)>);
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Scratch(capacity {})", self.0.capacity())
+    }
+}
+
+/// Most log entries a `Scratch` keeps room for between batches (about 4.5 MiB).
+const KEEP_ENTRIES: usize = 1 << 16;
+
+/// `apply_batch`, with its undo log in `scratch`.
+pub(crate) fn apply_batch_in(
+    fields: &mut Fields,
+    ops: &[Op],
+    scratch: &mut Scratch,
+) -> Result<(), CoreError> {
     match ops {
         [] => Ok(()),
         [op] => apply_op(fields, op),
         _ => {
-            let mut txn = Txn::default();
+            let mut txn = Txn {
+                log: std::mem::take(&mut scratch.0),
+                applied: 0,
+            };
+            // Room for every inverse at once: growing the log by doubling copies it each time.
+            txn.log.reserve(ops.len());
+            let mut result = Ok(());
             for op in ops {
                 if let Err(e) = txn.apply(fields, op) {
-                    txn.rollback(fields);
-                    return Err(e);
+                    txn.undo(fields, ops);
+                    result = Err(e);
+                    break;
                 }
             }
-            Ok(())
+            txn.log.clear();
+            if txn.log.capacity() <= KEEP_ENTRIES {
+                scratch.0 = txn.log;
+            }
+            result
         }
     }
 }
@@ -31,7 +65,9 @@ pub fn apply_batch(fields: &mut Fields, ops: &[Op]) -> Result<(), CoreError> {
 /// An undo log for applying several ops as one.
 #[derive(Default)]
 pub struct Txn {
-    log: Vec<Inverse>,
+    /// (index of the op among those applied, its inverse), for ops that changed something.
+    log: Vec<(usize, Inverse)>,
+    applied: usize,
 }
 
 impl Txn {
@@ -39,28 +75,41 @@ impl Txn {
     pub fn apply(&mut self, fields: &mut Fields, op: &Op) -> Result<(), CoreError> {
         let inv = apply_op_inv(fields, op)?;
         if !matches!(inv, Inverse::None) {
-            self.log.push(inv);
+            self.log.push((self.applied, inv));
         }
+        self.applied += 1;
         Ok(())
     }
 
-    /// Undoes every logged op, last first, leaving `fields` as before the first.
-    pub fn rollback(self, fields: &mut Fields) {
-        for inv in self.log.into_iter().rev() {
+    /// Undoes every logged op, last first, leaving `fields` as before the first. `ops` are the
+    /// ops that `apply` applied, in order (a failed op may follow them).
+    pub fn rollback(mut self, fields: &mut Fields, ops: &[Op]) {
+        self.undo(fields, ops);
+    }
+
+    fn undo(&mut self, fields: &mut Fields, ops: &[Op]) {
+        for (k, inv) in self.log.drain(..).rev() {
             match inv {
                 Inverse::None => {}
-                Inverse::Field(k, None) => {
-                    fields.shift_remove(&k);
+                Inverse::FieldNew(i) => {
+                    fields.shift_remove_index(i);
                 }
-                Inverse::Field(k, Some((i, v))) => match fields.get_mut(&k) {
-                    Some(slot) => *slot = v,
-                    None => {
-                        fields.shift_insert(i.min(fields.len()), k, v);
+                Inverse::FieldOld(i, v) => {
+                    if let Some((_, slot)) = fields.get_index_mut(i) {
+                        *slot = v;
                     }
-                },
-                Inverse::At(k, path, undo) => {
+                }
+                Inverse::FieldBack(i, kv) => {
+                    let (k, v) = *kv;
+                    fields.shift_insert(i.min(fields.len()), k, v);
+                }
+                Inverse::At(i, walk_len, undo) => {
                     // The state is exactly as the op left it, so its path still leads here.
-                    let target = fields.get_mut(&k).and_then(|root| walk(root, &path).ok());
+                    let path = ops.get(k).map(|op| &op.path()[..walk_len]);
+                    let target = fields
+                        .get_index_mut(i)
+                        .zip(path)
+                        .and_then(|((_, root), path)| walk(root, path).ok());
                     debug_assert!(target.is_some(), "undo path vanished");
                     if let Some(t) = target {
                         undo_in(t, undo);
@@ -74,18 +123,23 @@ impl Txn {
 fn undo_in(t: &mut Value, undo: Undo) {
     match (t, undo) {
         (_, Undo::Nothing) => {}
-        (Value::Object(o), Undo::Prop(k, old)) => {
+        (Value::Object(o), undo) => {
             let map = &mut Rc::make_mut(o).map;
-            match old {
-                None => {
-                    map.shift_remove(&k);
+            match undo {
+                // Added by `insert`, so last; everything after it is undone already.
+                Undo::PropNew => {
+                    map.pop();
                 }
-                Some((i, v)) => match map.get_mut(&k) {
-                    Some(slot) => *slot = v,
-                    None => {
-                        map.shift_insert(i.min(map.len()), k, v);
+                Undo::PropOld(i, v) => {
+                    if let Some((_, slot)) = map.get_index_mut(i) {
+                        *slot = v;
                     }
-                },
+                }
+                Undo::PropBack(i, kv) => {
+                    let (k, v) = *kv;
+                    map.shift_insert(i.min(map.len()), k, v);
+                }
+                _ => debug_assert!(false, "not an object undo"),
             }
         }
         (Value::Array(a), undo) => {
@@ -117,7 +171,8 @@ fn undo_in(t: &mut Value, undo: Undo) {
                 Undo::Entry(i, None) => {
                     m.shift_remove_index(i);
                 }
-                Undo::EntryBack(i, k, e) => {
+                Undo::EntryBack(i, ke) => {
+                    let (k, e) = *ke;
                     m.shift_insert(i.min(m.len()), k, e);
                 }
                 _ => debug_assert!(false, "not a Map undo"),
@@ -129,7 +184,8 @@ fn undo_in(t: &mut Value, undo: Undo) {
                 Undo::PopMember => {
                     s.pop();
                 }
-                Undo::MemberBack(i, k, v) => {
+                Undo::MemberBack(i, kv) => {
+                    let (k, v) = *kv;
                     s.shift_insert(i.min(s.len()), k, v);
                 }
                 _ => debug_assert!(false, "not a Set undo"),

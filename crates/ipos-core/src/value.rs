@@ -16,8 +16,13 @@ pub type Hasher = foldhash::fast::RandomState;
 /// The shared state: field name to value, in creation order.
 pub type Fields = IndexMap<String, Value, Hasher>;
 
+/// An object key. Shared rather than owned: a batch of records with the same keys holds each
+/// key's text once (the decoder interns them), which saves an allocation per key and most of
+/// the memory small objects take.
+pub type Key = Rc<str>;
+
 /// An object's own keys in insertion order.
-pub type ObjMap = IndexMap<String, Value, Hasher>;
+pub type ObjMap = IndexMap<Key, Value, Hasher>;
 
 /// Entries of a Map: SameValueZero key to (key as a value, value).
 pub type MapEntries = IndexMap<MapKey, (Value, Value), Hasher>;
@@ -266,7 +271,10 @@ impl Value {
     pub fn object<K: Into<String>>(pairs: impl IntoIterator<Item = (K, Value)>) -> Value {
         Value::Object(Rc::new(Obj {
             null_proto: false,
-            map: pairs.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+            map: pairs
+                .into_iter()
+                .map(|(k, v)| (Key::from(k.into()), v))
+                .collect(),
         }))
     }
 

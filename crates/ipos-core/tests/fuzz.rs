@@ -29,6 +29,9 @@ const SEEDS: &[&str] = &[
     r##"{"t":"s","q":0,"f":[["f",{"a":1,"list":[1,2],"m":{"~":"M","v":[["k",1]]},"s":{"~":"S","v":[1,2]}}]]}"##,
     r##"{"t":"h","v":1,"id":"c1","fn":false}"##,
     r##"{"t":"p","i":3}"##,
+    r##"{"t":"q","q":2,"o":"ab","n":1,"ok":true}"##,
+    r##"{"t":"q","q":2,"o":"ab","n":1,"ok":false,"ops":[]}"##,
+    r##"{"t":"N","code":"ERR_IPOS_FUNCTIONS_DISABLED","m":"no \ud83d"}"##,
 ];
 
 const TOKENS: &[&str] = &[
@@ -59,8 +62,10 @@ fn engines() -> (Engine, Engine) {
     };
     let mut root = Engine::new(limits);
     root.set_origin("aa".into());
-    root.local(r##"[["c","f",{"a":1,"list":[1,2],"m":{"~":"M","v":[["k",1]]},"s":{"~":"S","v":[1,2]}}]]"##)
-        .unwrap();
+    root.local(
+        r##"[["c","f",{"a":1,"list":[1,2],"m":{"~":"M","v":[["k",1]]},"s":{"~":"S","v":[1,2]}}]]"##,
+    )
+    .unwrap();
     let mut child = Engine::new(limits);
     child.set_origin("ab".into());
     let snap = root.snapshot();
@@ -69,7 +74,7 @@ fn engines() -> (Engine, Engine) {
     (root, child)
 }
 
-fn state(e: &Engine) -> (String, String, u64, usize) {
+fn state(e: &mut Engine) -> (String, String, u64, usize) {
     (e.dump(), e.snapshot(), e.seq(), e.pending_len())
 }
 
@@ -90,7 +95,11 @@ fn feed(frame: &str) -> Result<(), TestCaseError> {
             Ok(_) => {
                 let mut fresh = Engine::new(e.limits());
                 fresh.set_origin("ff".into());
-                prop_assert!(fresh.receive(&e.snapshot(), true).is_ok(), "snapshot after {} not accepted", frame);
+                prop_assert!(
+                    fresh.receive(&e.snapshot(), true).is_ok(),
+                    "snapshot after {} not accepted",
+                    frame
+                );
             }
         }
     }
@@ -156,7 +165,9 @@ fn seeds_are_valid_somewhere() {
     // Guards the seeds: each is accepted by at least one engine/role, so mutations start valid.
     for s in SEEDS {
         let (mut root, mut child) = engines();
-        let ok = root.receive(s, false).is_ok() || child.receive(s, true).is_ok() || child.receive(s, false).is_ok();
+        let ok = root.receive(s, false).is_ok()
+            || child.receive(s, true).is_ok()
+            || child.receive(s, false).is_ok();
         assert!(ok, "seed rejected everywhere: {s}");
     }
 }

@@ -1,7 +1,9 @@
 //! Convergence: a root, children and a grandchild (behind an intermediate) make random concurrent
 //! changes; frames are delivered in random interleavings, FIFO per link. Every engine must end
 //! with the root's state, and at every step the "JS view" (what JS would hold by applying local
-//! ops and the verdicts the engine returns) must equal the engine's own mirror.
+//! ops and the verdicts the engine returns) must equal the engine's own mirror. Half the local
+//! batches go through `local_deferred` (settled at random moments or by the next entry point),
+//! and a `q` going down to the child that originated its batch travels in the elided form.
 
 mod common;
 
@@ -82,13 +84,21 @@ impl Net {
         }
     }
 
+    /// A `q` down to the children: the elided form to the one that originated the batch.
+    fn send_q_down(&mut self, from: usize, full: &str, elided: &str, origin: &str) {
+        for c in self.nodes[from].children.clone() {
+            let own = self.nodes[c].engine.origin() == origin;
+            self.send(from, c, if own { elided } else { full }.to_string());
+        }
+    }
+
     /// Connects every node to its parent by snapshot, parents first (indices are in tree order).
     fn attach_all(&mut self) {
         for i in 0..self.nodes.len() {
             if let Some(p) = self.nodes[i].parent {
                 let snap = self.nodes[p].engine.snapshot();
-                let (v, _) = self.nodes[i].engine.receive(&snap, true).unwrap();
-                assert_eq!(v, r#"{"k":"s"}"#);
+                let r = self.nodes[i].engine.receive(&snap, true).unwrap();
+                assert_eq!(r.verdict, r#"{"k":"s"}"#);
                 let j: serde_json::Value = serde_json::from_str(&snap).unwrap();
                 let mut js = Fields::default();
                 for e in j["f"].as_array().unwrap() {
@@ -101,6 +111,10 @@ impl Net {
 
     fn check(&self, i: usize) {
         let n = &self.nodes[i];
+        if n.engine.deferred_len() > 0 {
+            // JS shows the deferred batches already; the engine once it settles them.
+            return;
+        }
         assert!(
             same_fields(&n.js, n.engine.fields()),
             "node {i}: JS view {} but engine {}\n{}",
@@ -125,11 +139,18 @@ impl Net {
             ops.push(op);
         }
         let text = ops_to_json(&ops);
-        self.log.push(format!("{i} local {text}"));
-        let frame = self.nodes[i]
-            .engine
-            .local(&text)
-            .unwrap_or_else(|e| panic!("local {text}: {e}"));
+        let deferred = rng.chance(50);
+        self.log.push(format!(
+            "{i} local{} {text}",
+            if deferred { " (deferred)" } else { "" }
+        ));
+        let engine = &mut self.nodes[i].engine;
+        let frame = if deferred {
+            engine.local_deferred(text.as_str())
+        } else {
+            engine.local(&text)
+        }
+        .unwrap_or_else(|e| panic!("local {text}: {e}"));
         // JS applied the ops as the user made them (assigns set values directly).
         self.nodes[i].js = scratch;
         self.check(i);
@@ -151,12 +172,12 @@ impl Net {
             .unwrap();
         let from_parent = self.nodes[to].parent == Some(from);
         self.log.push(format!("{from}->{to} {frame}"));
-        let (verdict, out) = self.nodes[to]
+        let out = self.nodes[to]
             .engine
             .receive(&frame, from_parent)
             .unwrap_or_else(|e| panic!("{from}->{to} {frame}: {e}\n{}", self.log.join("\n")));
-        self.log.push(format!("   verdict {verdict}"));
-        let v: serde_json::Value = serde_json::from_str(&verdict).unwrap();
+        self.log.push(format!("   verdict {}", out.verdict));
+        let v: serde_json::Value = serde_json::from_str(&out.verdict).unwrap();
         let f: serde_json::Value = serde_json::from_str(&frame).unwrap();
         let node = &mut self.nodes[to];
         match v["k"].as_str().unwrap() {
@@ -168,7 +189,8 @@ impl Net {
                 if v["ok"] == true {
                     apply_batch(&mut node.js, &parse_ops(&f["ops"])).unwrap();
                 }
-                self.send_down(to, &out.unwrap());
+                let (full, elided) = (out.frame.unwrap(), out.elided.unwrap());
+                self.send_q_down(to, &full, &elided, v["o"].as_str().unwrap());
             }
             "q" => {
                 match v["apply"].as_str().unwrap() {
@@ -177,7 +199,9 @@ impl Net {
                     "none" => {}
                     a => panic!("verdict apply {a}"),
                 }
-                self.send_down(to, &frame);
+                let full = out.frame.unwrap_or(frame);
+                let elided = out.elided.unwrap();
+                self.send_q_down(to, &full, &elided, v["o"].as_str().unwrap());
             }
             k => panic!("unexpected verdict {k}"),
         }
@@ -208,7 +232,12 @@ fn simulate(parents: &[Option<usize>], seed: u64, steps: usize) {
     net.attach_all();
     for _ in 0..steps {
         let busy = net.busy_links();
-        if busy.is_empty() || rng.chance(40) {
+        if rng.chance(5) {
+            let i = rng.below(net.nodes.len());
+            net.log.push(format!("{i} settle"));
+            net.nodes[i].engine.settle().unwrap();
+            net.check(i);
+        } else if busy.is_empty() || rng.chance(40) {
             let i = rng.below(net.nodes.len());
             net.local(i, &mut rng);
         } else {
@@ -225,13 +254,15 @@ fn simulate(parents: &[Option<usize>], seed: u64, steps: usize) {
         net.deliver(from, to);
     }
     let root = net.nodes[0].engine.dump();
-    for (i, n) in net.nodes.iter().enumerate() {
+    let root_seq = net.nodes[0].engine.seq();
+    for (i, n) in net.nodes.iter_mut().enumerate() {
         assert_eq!(
             n.engine.pending_len(),
             0,
             "node {i} still has pending batches"
         );
-        assert_eq!(n.engine.seq(), net.nodes[0].engine.seq(), "node {i} seq");
+        assert_eq!(n.engine.seq(), root_seq, "node {i} seq");
+        n.engine.settle().unwrap();
         assert_eq!(
             n.engine.dump(),
             root,

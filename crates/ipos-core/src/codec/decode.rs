@@ -36,7 +36,6 @@ struct ErrInner {
     syntax: bool,
 }
 
-
 impl DecodeError {
     #[cold]
     #[inline(never)]
@@ -244,10 +243,11 @@ pub(crate) fn read_within<T>(
     /// Carries the result home from the helper thread.
     struct Home<T>(T);
     // SAFETY: `Home` only ever holds what `run` built on the helper thread: a fresh tree whose
-    // `Rc`s are all owned by the tree itself (the readers keep no clone, in a thread-local or
-    // anywhere else). The helper thread ends before `on_big_stack` returns (a scoped join, which
-    // orders its writes before our reads), so from then on only the calling thread touches any of
-    // those reference counts.
+    // `Rc`s are all owned by the tree itself. The only other owner any of them ever had is the
+    // `Reader`'s key cache, which `run` drops before it returns; nothing is kept in a
+    // thread-local or anywhere else. The helper thread ends before `on_big_stack` returns (a
+    // scoped join, which orders its writes before our reads), so from then on only the calling
+    // thread touches any of those reference counts.
     unsafe impl<T> Send for Home<T> {}
     on_big_stack(depth, &|| Home(run())).0
 }
@@ -285,7 +285,7 @@ impl Decoder {
         })
     }
 
-    fn from_json<T>(&self, j: &J, read: impl FnOnce(&mut Reader) -> R<T>) -> R<T> {
+    fn reread<T>(&self, j: &J, read: impl FnOnce(&mut Reader) -> R<T>) -> R<T> {
         let text = j.to_string();
         let mut r = Reader::new(&text);
         let v = read(&mut r)?;
@@ -295,17 +295,17 @@ impl Decoder {
 
     /// Decodes an already parsed value inside `depth` containers (tests and tools).
     pub fn value(&self, j: &J, depth: usize) -> R<Value> {
-        self.from_json(j, |r| self.read_value(r, depth, false))
+        self.reread(j, |r| self.read_value(r, depth, false))
     }
 
     /// Decodes an already parsed array element (holes allowed) inside `depth` containers.
     pub fn element(&self, j: &J, depth: usize) -> R<Value> {
-        self.from_json(j, |r| self.read_value(r, depth, true))
+        self.reread(j, |r| self.read_value(r, depth, true))
     }
 
     /// Decodes an already parsed path segment, Map key or Set member reference.
     pub fn seg(&self, j: &J, depth: usize) -> R<Seg> {
-        self.from_json(j, |r| self.read_seg(r, depth))
+        self.reread(j, |r| self.read_seg(r, depth))
     }
 
     pub(crate) fn enter(&self, depth: usize) -> R<usize> {
@@ -385,4 +385,3 @@ pub(crate) fn valid_flags(f: &str) -> bool {
         _ => false,
     }) && !(f.contains('u') && f.contains('v'))
 }
-

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::value::{BytesKind, Value};
+use crate::value::{BytesKind, Key, Value};
 
 /// Appends `s` as a JSON string literal, escaping what JSON requires (like `JSON.stringify`).
 pub fn write_str(s: &str, out: &mut String) {
@@ -102,7 +102,7 @@ fn write_num(f: f64, out: &mut String) {
     }
 }
 
-fn write_entries<'a>(out: &mut String, entries: impl Iterator<Item = (&'a String, &'a Value)>) {
+fn write_entries<'a>(out: &mut String, entries: impl Iterator<Item = (&'a Key, &'a Value)>) {
     out.push('{');
     for (i, (k, v)) in entries.enumerate() {
         if i > 0 {

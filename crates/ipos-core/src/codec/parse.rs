@@ -46,13 +46,12 @@ fn insert_member(s: &mut SetMembers, x: Value, i: usize) -> R<()> {
     Ok(())
 }
 
+/// The object whose members are `r.members[base..]`, built at its exact size.
 #[inline(never)]
-fn insert_prop(map: &mut ObjMap, k: Cow<'_, str>, v: Value) {
-    map.insert(k.into_owned(), v);
-}
-
-#[inline(never)]
-fn finish_obj(null_proto: bool, map: ObjMap) -> Value {
+fn finish_obj(r: &mut Reader, base: usize, null_proto: bool) -> Value {
+    let mut map = ObjMap::with_capacity_and_hasher(r.members.len() - base, Default::default());
+    // Inserting keeps JSON.parse's rule for a repeated key: the last value, the first place.
+    map.extend(r.members.drain(base..));
     Value::Object(Rc::new(Obj { null_proto, map }))
 }
 
@@ -103,16 +102,19 @@ impl Decoder {
     fn read_array(&self, r: &mut Reader, depth: usize) -> R<Value> {
         r.expect(b'[')?;
         let d = self.enter(depth)?;
-        let mut out = Vec::new();
+        let base = r.elems.len();
         if !r.eat(b']') {
             loop {
-                let i = out.len();
-                out.push(self.read_value(r, d, true).map_err(|e| e.at_index(i))?);
+                let i = r.elems.len() - base;
+                let x = self.read_value(r, d, true).map_err(|e| e.at_index(i))?;
+                r.elems.push(x);
                 if !r.more(b']')? {
                     break;
                 }
             }
         }
+        // Exactly as long as the array (growing a `Vec` would leave up to half of it unused).
+        let out: Vec<Value> = r.elems.drain(base..).collect();
         Ok(Value::Array(Rc::new(out)))
     }
 
@@ -122,17 +124,16 @@ impl Decoder {
     fn read_object(&self, r: &mut Reader, depth: usize, in_array: bool) -> R<Value> {
         let start = r.pos;
         r.expect(b'{')?;
-        if r.peek() == Some(b'}') {
-            r.pos = start;
-            return self.read_members(r, depth, false);
+        if r.eat(b'}') {
+            self.enter(depth)?;
+            return Ok(Value::Object(Rc::new(Obj::default())));
         }
         let first = r.string()?;
         r.expect(b':')?;
         if first == "~" {
             return self.read_tag(r, depth, in_array);
         }
-        r.pos = start;
-        match self.read_plain(r, depth, false, true)? {
+        match self.read_plain(r, depth, false, true, Some(first))? {
             Some(v) => Ok(v),
             None => {
                 r.pos = start;
@@ -143,41 +144,57 @@ impl Decoder {
 
     /// `{...}` with literal keys (`~` included): the payload of `o` and `N`.
     fn read_members(&self, r: &mut Reader, depth: usize, null_proto: bool) -> R<Value> {
-        match self.read_plain(r, depth, null_proto, false)? {
+        match self.read_plain(r, depth, null_proto, false, None)? {
             Some(v) => Ok(v),
             None => Err(bad("unreachable: literal keys")),
         }
     }
 
-    /// The members of an object from its `{`. With `tags`, a `~` key stops the read (`None`).
-    fn read_plain(
+    /// The members of an object, from its `{` or (`first`) from after its first key's `:`.
+    /// With `tags`, a `~` key stops the read (`None`).
+    fn read_plain<'a>(
         &self,
-        r: &mut Reader,
+        r: &mut Reader<'a>,
         depth: usize,
         null_proto: bool,
         tags: bool,
+        first: Option<Cow<'a, str>>,
     ) -> R<Option<Value>> {
-        r.expect(b'{')?;
-        let d = self.enter(depth)?;
-        let mut map = ObjMap::default();
-        if !r.eat(b'}') {
-            loop {
-                let k = r.string()?;
-                r.expect(b':')?;
-                if tags && k == "~" {
-                    return Ok(None);
-                }
-                if is_reserved(&k) {
-                    return Err(reserved(&k));
-                }
-                let v = self.read_value(r, d, false).map_err(|e| e.at_prop(&k))?;
-                insert_prop(&mut map, k, v);
-                if !r.more(b'}')? {
-                    break;
+        let mut key = match first {
+            Some(k) => Some(k),
+            None => {
+                r.expect(b'{')?;
+                if r.eat(b'}') {
+                    None
+                } else {
+                    let k = r.string()?;
+                    r.expect(b':')?;
+                    Some(k)
                 }
             }
+        };
+        let d = self.enter(depth)?;
+        let base = r.members.len();
+        while let Some(k) = key {
+            if tags && k == "~" {
+                r.members.truncate(base);
+                return Ok(None);
+            }
+            if is_reserved(&k) {
+                return Err(reserved(&k));
+            }
+            let v = self.read_value(r, d, false).map_err(|e| e.at_prop(&k))?;
+            let k = r.intern(k);
+            r.members.push((k, v));
+            key = if r.more(b'}')? {
+                let k = r.string()?;
+                r.expect(b':')?;
+                Some(k)
+            } else {
+                None
+            };
         }
-        Ok(Some(finish_obj(null_proto, map)))
+        Ok(Some(finish_obj(r, base, null_proto)))
     }
 
     /// A tag object after its `"~":`.
@@ -261,7 +278,9 @@ impl Decoder {
             return Err(shape());
         }
         let d = self.enter(depth)?;
-        let inner = self.read_value(r, d, false).map_err(|e| e.at_class(&name))?;
+        let inner = self
+            .read_value(r, d, false)
+            .map_err(|e| e.at_class(&name))?;
         if !r.eat(b']') {
             return Err(shape());
         }
@@ -339,7 +358,9 @@ impl Decoder {
                         "functions travel only when both sides pass { functions: true }",
                     ));
                 }
-                Value::Function(Rc::new(str_payload(r, tag, "a source string")?.into_owned()))
+                Value::Function(Rc::new(
+                    str_payload(r, tag, "a source string")?.into_owned(),
+                ))
             }
             "#" => {
                 return Err(bad(

@@ -6,30 +6,50 @@
 use std::borrow::Cow;
 
 use super::decode::DecodeError;
+use crate::value::{Key, Value};
 
-/// A cursor over JSON text.
+/// A cursor over JSON text, with the scratch space of the readers that build values from it.
 pub(crate) struct Reader<'a> {
-    s: &'a str,
-    b: &'a [u8],
+    pub(super) s: &'a str,
+    pub(super) b: &'a [u8],
     /// Byte offset of the next unread byte.
     pub(crate) pos: usize,
+    /// Elements of the arrays being read, innermost last: each array is then allocated once, at
+    /// its exact size.
+    pub(crate) elems: Vec<Value>,
+    /// Members of the objects being read, likewise.
+    pub(crate) members: Vec<(Key, Value)>,
+    keys: Option<Box<KeyCache<'a>>>,
+}
+
+/// Recently seen object keys: records in a batch repeat the same keys, which then share one
+/// allocation. Direct-mapped; a miss just allocates.
+type KeyCache<'a> = [Option<(&'a str, Key)>; 64];
+
+/// Keys longer than this are not cached (rarely repeated, and costly to compare).
+const CACHED_KEY_LEN: usize = 48;
+
+fn key_slot(k: &str) -> usize {
+    let mut h: u32 = 0x811c_9dc5;
+    for &c in k.as_bytes() {
+        h = (h ^ c as u32).wrapping_mul(0x0100_0193);
+    }
+    (h ^ (h >> 16)) as usize & 63
 }
 
 type R<T> = Result<T, DecodeError>;
 
-/// What a shallow look at an object found: enough to recognise a tag whatever its key order.
-pub(crate) struct Shallow<'a> {
-    /// The value of key `~`: `Some(Ok(tag))` for a string, `Some(Err(()))` for anything else.
-    pub(crate) tag: Option<Result<Cow<'a, str>, ()>>,
-    /// Where the value of key `v` starts.
-    pub(crate) v_at: Option<usize>,
-    /// How many members the object has.
-    pub(crate) keys: usize,
-    /// Just past the closing `}`.
-    pub(crate) end: usize,
+/// What `scan_number` found.
+pub(super) struct NumScan {
+    start: usize,
+    neg: bool,
+    /// The integer part's digits, meaningful when `exact`.
+    int: u64,
+    /// An integer of at most 19 digits: `int` is its exact magnitude.
+    exact: bool,
 }
 
-fn is_ws(c: u8) -> bool {
+pub(super) fn is_ws(c: u8) -> bool {
     matches!(c, b' ' | b'\n' | b'\r' | b'\t')
 }
 
@@ -39,7 +59,36 @@ impl<'a> Reader<'a> {
             s,
             b: s.as_bytes(),
             pos: 0,
+            elems: Vec::new(),
+            members: Vec::new(),
+            keys: None,
         }
+    }
+
+    /// An object key, shared with the same key read earlier when possible.
+    #[inline]
+    pub(crate) fn intern(&mut self, k: Cow<'a, str>) -> Key {
+        let k = match k {
+            Cow::Borrowed(k) if k.len() <= CACHED_KEY_LEN => k,
+            k => return Key::from(k.as_ref()),
+        };
+        let cache = self
+            .keys
+            .get_or_insert_with(|| Box::new([const { None }; 64]));
+        let slot = &mut cache[key_slot(k)];
+        match slot {
+            Some((t, key)) if *t == k => key.clone(),
+            _ => {
+                let key = Key::from(k);
+                *slot = Some((k, key.clone()));
+                key
+            }
+        }
+    }
+
+    /// Bytes left to read.
+    pub(crate) fn remaining(&self) -> usize {
+        self.b.len() - self.pos
     }
 
     /// The next byte after whitespace, not consumed.
@@ -123,10 +172,7 @@ impl<'a> Reader<'a> {
                 format!("`{c}`")
             }
         };
-        DecodeError::syntax(format!(
-            "expected {want} at byte {}, found {got}",
-            self.pos
-        ))
+        DecodeError::syntax(format!("expected {want} at byte {}, found {got}", self.pos))
     }
 
     /// `true`, `false` or `null`, known to start here.
@@ -180,7 +226,7 @@ impl<'a> Reader<'a> {
 
     #[cold]
     #[inline(never)]
-    fn bad_string(&mut self) -> DecodeError {
+    pub(super) fn bad_string(&mut self) -> DecodeError {
         match self.b.get(self.pos) {
             None => DecodeError::syntax("a string is not terminated"),
             Some(_) => DecodeError::syntax(format!(
@@ -272,7 +318,7 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn hex4(&mut self) -> R<u32> {
+    pub(super) fn hex4(&mut self) -> R<u32> {
         let digits = self.b.get(self.pos..self.pos + 4);
         let mut v = 0;
         for &d in digits.unwrap_or(b"x") {
@@ -297,6 +343,24 @@ impl<'a> Reader<'a> {
     /// correctly rounded; out of range is an error.
     #[inline]
     pub(crate) fn number(&mut self) -> R<f64> {
+        let n = self.scan_number()?;
+        if n.exact {
+            // Exact in u64; `as` rounds to nearest-even like a correct decimal parse would.
+            let f = n.int as f64;
+            return Ok(if n.neg { -f } else { f });
+        }
+        match self.s[n.start..self.pos].parse::<f64>() {
+            Ok(f) if f.is_finite() => Ok(f),
+            _ => Err(DecodeError::syntax(format!(
+                "the number at byte {} is out of range",
+                n.start
+            ))),
+        }
+    }
+
+    /// Reads past a number, checking its grammar.
+    #[inline]
+    pub(super) fn scan_number(&mut self) -> R<NumScan> {
         self.peek();
         let b = self.b;
         let start = self.pos;
@@ -315,8 +379,7 @@ impl<'a> Reader<'a> {
             }
             _ => return Err(self.unexpected("a number")),
         }
-        let int_digits = i - digits_at;
-        let mut float = false;
+        let mut exact = i - digits_at <= 19;
         if b.get(i) == Some(&b'.') {
             i += 1;
             let at = i;
@@ -327,7 +390,7 @@ impl<'a> Reader<'a> {
                 self.pos = i;
                 return Err(self.unexpected("a digit"));
             }
-            float = true;
+            exact = false;
         }
         if matches!(b.get(i), Some(b'e' | b'E')) {
             i += 1;
@@ -342,98 +405,14 @@ impl<'a> Reader<'a> {
                 self.pos = i;
                 return Err(self.unexpected("a digit"));
             }
-            float = true;
+            exact = false;
         }
         self.pos = i;
-        if !float && int_digits <= 19 {
-            // Exact in u64; `as` rounds to nearest-even like a correct decimal parse would.
-            let f = int as f64;
-            return Ok(if neg { -f } else { f });
-        }
-        match self.s[start..i].parse::<f64>() {
-            Ok(f) if f.is_finite() => Ok(f),
-            _ => Err(DecodeError::syntax(format!(
-                "the number at byte {start} is out of range"
-            ))),
-        }
-    }
-
-    /// Skips one value without building it. Only checks enough to find its end: whatever is
-    /// skipped here is either read properly later or causes an error anyway.
-    pub(crate) fn skip(&mut self) -> R<()> {
-        match self.peek() {
-            Some(b'"') => self.string().map(drop),
-            Some(b'[' | b'{') => {
-                let mut depth = 0usize;
-                while let Some(&c) = self.b.get(self.pos) {
-                    match c {
-                        b'"' => {
-                            self.string()?;
-                            continue;
-                        }
-                        b'[' | b'{' => depth += 1,
-                        b']' | b'}' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                self.pos += 1;
-                                return Ok(());
-                            }
-                        }
-                        _ => {}
-                    }
-                    self.pos += 1;
-                }
-                Err(self.unexpected("the end of a container"))
-            }
-            Some(_) => {
-                let start = self.pos;
-                while let Some(&c) = self.b.get(self.pos) {
-                    if is_ws(c) || matches!(c, b',' | b']' | b'}' | b':') {
-                        break;
-                    }
-                    self.pos += 1;
-                }
-                if self.pos == start {
-                    return Err(self.unexpected("a value"));
-                }
-                Ok(())
-            }
-            None => Err(self.unexpected("a value")),
-        }
-    }
-
-    /// Looks over the object starting here (at `{`) for its `~` and `v` keys, and leaves the
-    /// cursor past it.
-    pub(crate) fn shallow(&mut self) -> R<Shallow<'a>> {
-        self.expect(b'{')?;
-        let mut sh = Shallow {
-            tag: None,
-            v_at: None,
-            keys: 0,
-            end: 0,
-        };
-        if !self.eat(b'}') {
-            loop {
-                let k = self.string()?;
-                self.expect(b':')?;
-                sh.keys += 1;
-                if k == "~" && self.peek() == Some(b'"') {
-                    sh.tag = Some(Ok(self.string()?));
-                } else {
-                    if k == "~" {
-                        sh.tag = Some(Err(()));
-                    } else if k == "v" {
-                        self.peek();
-                        sh.v_at = Some(self.pos);
-                    }
-                    self.skip()?;
-                }
-                if !self.more(b'}')? {
-                    break;
-                }
-            }
-        }
-        sh.end = self.pos;
-        Ok(sh)
+        Ok(NumScan {
+            start,
+            neg,
+            int,
+            exact,
+        })
     }
 }

@@ -36,7 +36,10 @@ pub(crate) struct BatchShape {
 pub(crate) fn batch_shape(s: &str, limit: usize) -> Option<BatchShape> {
     let t = s.trim_matches(|c| matches!(c, ' ' | '\n' | '\r' | '\t'));
     let array = t.starts_with('[') && t.ends_with(']') && t.len() >= 2;
-    let empty = array && t[1..t.len() - 1].trim_start_matches([' ', '\n', '\r', '\t']).is_empty();
+    let empty = array
+        && t[1..t.len() - 1]
+            .trim_start_matches([' ', '\n', '\r', '\t'])
+            .is_empty();
     let b = t.as_bytes();
     let mut assigns = false;
     let mut depth = 0usize;

@@ -12,8 +12,7 @@ fn decode(text: &str) -> Result<Value, crate::CoreError> {
 }
 
 fn decode_with(dec: &Decoder, text: &str) -> Result<Value, crate::CoreError> {
-    let j = parse_json(text, dec.json_limit())?;
-    dec.value(&j, 0).map_err(|e| e.into_core("v"))
+    dec.value_text(text, 0, "v")
 }
 
 /// Decodes, checks the re-encoding is byte-identical, and returns the value.

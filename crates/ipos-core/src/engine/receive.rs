@@ -3,15 +3,13 @@
 
 use std::fmt::Write;
 
-use serde_json::value::RawValue;
-
 use super::{Engine, Received};
 use crate::codec::read::Reader;
-use crate::codec::{from_str_unbounded, json_depth_within, read_within, write_str};
+use crate::codec::{read_within, write_str};
 use crate::error::{self, CoreError};
-use crate::frame::{check_nack_code, check_origin, need, q_elided, q_frame, Frame};
+use crate::frame::{check_nack_code, check_origin, need, q_elided, q_frame, Frame, Raw};
 use crate::op::{encode_ops, read_ops, Op};
-use crate::txn::apply_batch;
+use crate::txn::apply_batch_in;
 
 /// Longest nack message, in characters.
 const MAX_NACK_CHARS: usize = 2000;
@@ -36,20 +34,14 @@ impl Engine {
     pub fn receive(&mut self, frame: &str, from_parent: bool) -> Result<Received, CoreError> {
         self.settle_queue();
         self.check_size(frame.len())?;
-        let Some(depth) = json_depth_within(frame, self.decoder().json_limit()) else {
-            return Err(CoreError::new(
-                error::TOO_DEEP,
-                "the frame nests deeper than maxDepth allows",
-            ));
-        };
-        let f: Frame = from_str_unbounded(frame)
-            .map_err(|e| CoreError::bad_frame(format!("not a valid frame: {e}")))?;
-        let t = f.t.as_str();
+        let f = Frame::parse(frame, self.decoder().json_limit())?;
+        let t = f.t.as_ref();
+        f.check_unused(t == "s", t == "q" || (t == "b" && self.root))?;
         match t {
             "h" => on_hello(&f),
-            "s" => self.on_snapshot(&f, from_parent, depth),
-            "b" => self.on_batch(&f, from_parent, depth),
-            "q" => self.on_sequenced(&f, from_parent, depth),
+            "s" => self.on_snapshot(&f, from_parent),
+            "b" => self.on_batch(&f, from_parent),
+            "q" => self.on_sequenced(&f, from_parent),
             "N" => on_nack(&f),
             "A" if from_parent => Err(CoreError::bad_sequence(
                 "`A` only travels from a child to its parent",
@@ -64,17 +56,12 @@ impl Engine {
         }
     }
 
-    fn parse_ops(&self, raw: &RawValue, depth: usize) -> Result<Vec<Op>, CoreError> {
+    fn parse_ops(&self, raw: Raw) -> Result<Vec<Op>, CoreError> {
         let dec = self.decoder();
-        read_within(raw.get(), depth, |r| read_ops(r, &dec, false))
+        read_within(raw.text, raw.depth, |r| read_ops(r, &dec, false))
     }
 
-    fn on_snapshot(
-        &mut self,
-        f: &Frame,
-        from_parent: bool,
-        depth: usize,
-    ) -> Result<Received, CoreError> {
+    fn on_snapshot(&mut self, f: &Frame, from_parent: bool) -> Result<Received, CoreError> {
         if !from_parent {
             return Err(CoreError::bad_sequence(
                 "a snapshot only comes from the parent",
@@ -83,7 +70,7 @@ impl Engine {
         let q = need(f.q, "s", "q")?;
         let raw = need(f.f, "s", "f")?;
         let dec = self.decoder();
-        let fields = read_within(raw.get(), depth, |r| dec.read_fields(r))?;
+        let fields = read_within(raw.text, raw.depth, |r| dec.read_fields(r))?;
         self.fields = fields;
         self.seq = q;
         self.pending.clear();
@@ -92,12 +79,7 @@ impl Engine {
         Ok(Received::verdict(r#"{"k":"s"}"#))
     }
 
-    fn on_batch(
-        &mut self,
-        f: &Frame,
-        from_parent: bool,
-        depth: usize,
-    ) -> Result<Received, CoreError> {
+    fn on_batch(&mut self, f: &Frame, from_parent: bool) -> Result<Received, CoreError> {
         if from_parent {
             return Err(CoreError::bad_sequence(
                 "a `b` frame only travels up, from a child",
@@ -107,7 +89,7 @@ impl Engine {
         check_origin(o)?;
         let n = need(f.n, "b", "n")?;
         let raw = need(f.ops, "b", "ops")?;
-        if !raw.get().starts_with('[') {
+        if !raw.text.starts_with('[') {
             return Err(CoreError::bad_frame("`ops` must be an array"));
         }
         if !self.root {
@@ -117,15 +99,15 @@ impl Engine {
         // From here the batch is sequenced whatever happens: the child waits for its `q`, and
         // an `ok:false` one lets it roll back instead of stalling.
         let result = self
-            .parse_ops(raw, depth)
-            .and_then(|ops| apply_batch(&mut self.fields, &ops));
+            .parse_ops(raw)
+            .and_then(|ops| apply_batch_in(&mut self.fields, &ops, &mut self.scratch));
         self.seq += 1;
         let mut v = String::from(r#"{"k":"b","ok":"#);
         v.push_str(if result.is_ok() { "true" } else { "false" });
         v.push_str(r#","o":"#);
         write_str(o, &mut v);
         let (ok, ops) = match result {
-            Ok(()) => (true, raw.get()),
+            Ok(()) => (true, raw.text),
             Err(e) => {
                 v.push_str(r#","code":"#);
                 write_str(e.code, &mut v);
@@ -142,12 +124,7 @@ impl Engine {
         })
     }
 
-    fn on_sequenced(
-        &mut self,
-        f: &Frame,
-        from_parent: bool,
-        depth: usize,
-    ) -> Result<Received, CoreError> {
+    fn on_sequenced(&mut self, f: &Frame, from_parent: bool) -> Result<Received, CoreError> {
         if !from_parent {
             return Err(CoreError::bad_sequence(
                 "a `q` frame only travels down, from the parent",
@@ -161,7 +138,7 @@ impl Engine {
         let own = o == self.origin;
         let head = self.pending.front().map(|p| p.n);
         match f.ops {
-            Some(raw) if !raw.get().starts_with('[') => {
+            Some(raw) if !raw.text.starts_with('[') => {
                 return Err(CoreError::bad_frame("`ops` must be an array"));
             }
             None if !own || head != Some(n) => {
@@ -184,12 +161,12 @@ impl Engine {
             )));
         }
         if own {
-            return self.on_own(f.ops, q, n, ok, depth);
+            return self.on_own(f.ops, q, n, ok);
         }
         let Some(raw) = f.ops else {
             return Err(CoreError::bad_frame("frame `q` needs a valid `ops`"));
         };
-        let ops = self.parse_ops(raw, depth)?;
+        let ops = self.parse_ops(raw)?;
         if !ok && !ops.is_empty() {
             return Err(CoreError::bad_frame(
                 "a rejected batch (`ok:false`) carries no ops",
@@ -197,7 +174,7 @@ impl Engine {
         }
         let elided = Some(q_elided(q, o, n, ok));
         if self.pending.is_empty() {
-            apply_batch(&mut self.fields, &ops)?;
+            apply_batch_in(&mut self.fields, &ops, &mut self.scratch)?;
             self.seq = q;
             return Ok(Received {
                 verdict: q_verdict(o, r#","apply":"frame""#, None),
@@ -206,7 +183,7 @@ impl Engine {
             });
         }
         let confirmed = self.confirmed.get_or_insert_with(|| self.fields.clone());
-        apply_batch(confirmed, &ops)?;
+        apply_batch_in(confirmed, &ops, &mut self.scratch)?;
         let patch = if ops.is_empty() {
             Vec::new()
         } else {
@@ -224,16 +201,20 @@ impl Engine {
     /// (`raw`) or in the elided form.
     fn on_own(
         &mut self,
-        raw: Option<&RawValue>,
+        raw: Option<Raw>,
         q: u64,
         n: u64,
         ok: bool,
-        depth: usize,
     ) -> Result<Received, CoreError> {
         let head = &self.pending[0];
         let wire = match raw {
-            Some(raw) if !ok || !head.applied => Some(self.parse_ops(raw, depth)?),
-            _ => None,
+            Some(raw) if !ok || !head.applied => Some(self.parse_ops(raw)?),
+            Some(raw) => {
+                // Not decoded (we have these ops), but still checked.
+                raw.check()?;
+                None
+            }
+            None => None,
         };
         if !ok && wire.as_ref().is_some_and(|w| !w.is_empty()) {
             return Err(CoreError::bad_frame(
@@ -245,7 +226,7 @@ impl Engine {
             if self.pending.len() == 1 {
                 self.confirmed = None;
             } else if let Some(c) = self.confirmed.as_mut() {
-                apply_batch(c, &head.ops)?;
+                apply_batch_in(c, &head.ops, &mut self.scratch)?;
             }
             (r#","apply":"none","own":true"#, None)
         } else if ok {
@@ -258,7 +239,7 @@ impl Engine {
             }
             let ops = wire.as_deref().unwrap_or(&head.ops);
             let confirmed = self.confirmed.get_or_insert_with(|| self.fields.clone());
-            apply_batch(confirmed, ops)?;
+            apply_batch_in(confirmed, ops, &mut self.scratch)?;
             (r#","apply":"patch","own":true,"ok":true"#, Some(()))
         } else {
             (r#","apply":"patch","own":true,"ok":false"#, Some(()))
@@ -280,7 +261,7 @@ impl Engine {
 }
 
 fn on_hello(f: &Frame) -> Result<Received, CoreError> {
-    let v = need(f.v, "h", "v")?.get();
+    let v = need(f.v, "h", "v")?.text;
     if serde_json::from_str::<f64>(v).ok() != Some(1.0) {
         return Err(CoreError::new(
             error::VERSION,
@@ -301,7 +282,7 @@ fn on_nack(f: &Frame) -> Result<Received, CoreError> {
     let code = need(f.code.as_deref(), "N", "code")?;
     check_nack_code(code)?;
     let raw = need(f.m, "N", "m")?;
-    let m = Reader::new(raw.get())
+    let m = Reader::new(raw.text)
         .string_lossy()
         .map_err(|_| CoreError::bad_frame("a nack's `m` must be a string"))?;
     if m.chars().count() > MAX_NACK_CHARS {

@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use ipos_core::{Bytes, BytesKind, Fields, Obj, Op, Seg, Value};
+use ipos_core::{Bytes, BytesKind, Fields, Key, Obj, Op, Seg, Value};
 use proptest::prelude::*;
 
 /// splitmix64: tiny, seedable, good enough to drive test choices.
@@ -91,7 +91,7 @@ pub fn gen_value(rng: &mut Rng, depth: usize) -> Value {
         5 | 6 => Value::Object(Rc::new(Obj {
             null_proto: rng.chance(10),
             map: (0..rng.below(4))
-                .map(|_| (rng.pick(&KEYS).to_string(), gen_value(rng, depth - 1)))
+                .map(|_| (Key::from(*rng.pick(&KEYS)), gen_value(rng, depth - 1)))
                 .collect(),
         })),
         7 => Value::map((0..rng.below(4)).map(|_| {
@@ -155,7 +155,7 @@ pub fn mutate(v: &Value, rng: &mut Rng) -> Value {
                 }
                 2 if o.map.len() > 1 => o.map.swap_indices(0, o.map.len() - 1),
                 _ => {
-                    o.map.insert(rng.pick(&KEYS).to_string(), gen_value(rng, 1));
+                    o.map.insert(Key::from(*rng.pick(&KEYS)), gen_value(rng, 1));
                 }
             }
             Value::Object(Rc::new(o))
@@ -194,7 +194,7 @@ fn child_seg(v: &Value, i: usize) -> Option<(Seg, Value)> {
         Value::Object(o) => o
             .map
             .get_index(i)
-            .map(|(k, c)| (Seg::Key(k.clone()), c.clone())),
+            .map(|(k, c)| (Seg::Key(k.to_string()), c.clone())),
         Value::Array(a) => a
             .get(i)
             .filter(|c| !matches!(c, Value::Hole))
@@ -270,7 +270,11 @@ pub fn gen_op(fields: &Fields, rng: &mut Rng) -> Op {
     match &cur {
         Value::Object(o) => {
             let k = if !o.map.is_empty() && rng.chance(50) {
-                o.map.get_index(rng.below(o.map.len())).unwrap().0.clone()
+                o.map
+                    .get_index(rng.below(o.map.len()))
+                    .unwrap()
+                    .0
+                    .to_string()
             } else {
                 rng.pick(&KEYS).to_string()
             };
@@ -433,7 +437,7 @@ pub fn arb_value() -> impl Strategy<Value = Value> {
                 .prop_map(|(np, kv)| {
                     Value::Object(Rc::new(Obj {
                         null_proto: np,
-                        map: kv.into_iter().collect(),
+                        map: kv.into_iter().map(|(k, v)| (Key::from(k), v)).collect(),
                     }))
                 }),
             prop::collection::vec(
