@@ -10,124 +10,126 @@ use napi_derive::napi;
 /// Options for a core instance, as passed from `IPOS.new(options)`.
 #[napi(object)]
 pub struct CoreOptions {
-  pub max_frame_bytes: Option<f64>,
-  pub max_depth: Option<u32>,
-  pub functions: Option<bool>,
+    pub max_frame_bytes: Option<f64>,
+    pub max_depth: Option<u32>,
+    pub functions: Option<bool>,
 }
 
 /// One ipos core per `IPOS` instance: the mirror of the shared state and its sequencing.
 #[napi]
 pub struct Core {
-  engine: Engine,
+    engine: Engine,
 }
 
 fn map_err(e: CoreError) -> Error {
-  // The JS side reads `code` off the message prefix, because napi's Error carries a Status, not an
-  // arbitrary code string.
-  Error::new(Status::GenericFailure, format!("{}: {}", e.code, e.message))
+    // The JS side reads `code` off the message prefix, because napi's Error carries a Status, not an
+    // arbitrary code string.
+    Error::new(Status::GenericFailure, format!("{}: {}", e.code, e.message))
 }
 
 /// Runs a core call so that a panic becomes a JS error instead of aborting the process.
 fn guard<T>(f: impl FnOnce() -> std::result::Result<T, CoreError>) -> Result<T> {
-  match catch_unwind(AssertUnwindSafe(f)) {
-    Ok(r) => r.map_err(map_err),
-    Err(_) => Err(Error::new(
-      Status::GenericFailure,
-      "ERR_IPOS_INTERNAL: the core panicked; the frame was dropped".to_string(),
-    )),
-  }
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r.map_err(map_err),
+        Err(_) => Err(Error::new(
+            Status::GenericFailure,
+            "ERR_IPOS_INTERNAL: the core panicked; the frame was dropped".to_string(),
+        )),
+    }
 }
 
 #[napi]
 impl Core {
-  #[napi(constructor)]
-  pub fn new(options: Option<CoreOptions>) -> Self {
-    let mut limits = Limits::default();
-    if let Some(o) = options {
-      if let Some(b) = o.max_frame_bytes {
-        limits.max_frame_bytes = b.max(0.0) as usize;
-      }
-      if let Some(d) = o.max_depth {
-        limits.max_depth = d as usize;
-      }
-      if let Some(f) = o.functions {
-        limits.functions = f;
-      }
+    #[napi(constructor)]
+    pub fn new(options: Option<CoreOptions>) -> Self {
+        let mut limits = Limits::default();
+        if let Some(o) = options {
+            if let Some(b) = o.max_frame_bytes {
+                limits.max_frame_bytes = b.max(0.0) as usize;
+            }
+            if let Some(d) = o.max_depth {
+                limits.max_depth = d as usize;
+            }
+            if let Some(f) = o.functions {
+                limits.functions = f;
+            }
+        }
+        Core {
+            engine: Engine::new(limits),
+        }
     }
-    Core { engine: Engine::new(limits) }
-  }
 
-  /// Sets this instance's origin id (random, chosen by JS).
-  #[napi]
-  pub fn set_origin(&mut self, origin: String) {
-    self.engine.set_origin(origin);
-  }
+    /// Sets this instance's origin id (random, chosen by JS).
+    #[napi]
+    pub fn set_origin(&mut self, origin: String) {
+        self.engine.set_origin(origin);
+    }
 
-  /// Takes one local batch (JSON array of ops) and returns the frame to send ("" for none).
-  #[napi]
-  pub fn local(&mut self, batch: String) -> Result<String> {
-    guard(|| self.engine.local(&batch))
-  }
+    /// Takes one local batch (JSON array of ops) and returns the frame to send ("" for none).
+    #[napi]
+    pub fn local(&mut self, batch: String) -> Result<String> {
+        guard(|| self.engine.local(&batch))
+    }
 
-  /// A batch without `r` ops: returns its frame at once and applies it at `settle()` (or before
-  /// any other call), so the mirror's work happens off the path to the wire.
-  #[napi]
-  pub fn local_deferred(&mut self, batch: String) -> Result<String> {
-    guard(|| self.engine.local_deferred(batch))
-  }
+    /// A batch without `r` ops: returns its frame at once and applies it at `settle()` (or before
+    /// any other call), so the mirror's work happens off the path to the wire.
+    #[napi]
+    pub fn local_deferred(&mut self, batch: String) -> Result<String> {
+        guard(|| self.engine.local_deferred(batch))
+    }
 
-  /// Applies the batches `localDeferred` queued.
-  #[napi]
-  pub fn settle(&mut self) -> Result<()> {
-    guard(|| self.engine.settle())
-  }
+    /// Applies the batches `localDeferred` queued.
+    #[napi]
+    pub fn settle(&mut self) -> Result<()> {
+        guard(|| self.engine.settle())
+    }
 
-  /// Validates and applies one inbound frame; returns `[verdict, frame, elided]` (empty strings
-  /// where there is none): `frame` goes to the children, `elided` to the child whose peer is the
-  /// batch's origin.
-  #[napi]
-  pub fn receive(&mut self, frame: String, from_parent: bool) -> Result<Vec<String>> {
-    guard(|| {
-      self.engine.receive(&frame, from_parent).map(|r| {
-        vec![
-          r.verdict,
-          r.frame.unwrap_or_default(),
-          r.elided.unwrap_or_default(),
-        ]
-      })
-    })
-  }
+    /// Validates and applies one inbound frame; returns `[verdict, frame, elided]` (empty strings
+    /// where there is none): `frame` goes to the children, `elided` to the child whose peer is the
+    /// batch's origin.
+    #[napi]
+    pub fn receive(&mut self, frame: String, from_parent: bool) -> Result<Vec<String>> {
+        guard(|| {
+            self.engine.receive(&frame, from_parent).map(|r| {
+                vec![
+                    r.verdict,
+                    r.frame.unwrap_or_default(),
+                    r.elided.unwrap_or_default(),
+                ]
+            })
+        })
+    }
 
-  /// The snapshot frame for a new child.
-  #[napi]
-  pub fn snapshot(&mut self) -> String {
-    self.engine.snapshot()
-  }
+    /// The snapshot frame for a new child.
+    #[napi]
+    pub fn snapshot(&mut self) -> String {
+        self.engine.snapshot()
+    }
 
-  /// The parent is gone: this instance becomes a root; returns frames for its children.
-  #[napi]
-  pub fn become_root(&mut self) -> Vec<String> {
-    self.engine.become_root()
-  }
+    /// The parent is gone: this instance becomes a root; returns frames for its children.
+    #[napi]
+    pub fn become_root(&mut self) -> Vec<String> {
+        self.engine.become_root()
+    }
 
-  /// The visible state as JSON (tests and debugging).
-  #[napi]
-  pub fn dump(&mut self) -> String {
-    self.engine.dump()
-  }
+    /// The visible state as JSON (tests and debugging).
+    #[napi]
+    pub fn dump(&mut self) -> String {
+        self.engine.dump()
+    }
 
-  #[napi(getter)]
-  pub fn seq(&self) -> f64 {
-    self.engine.seq() as f64
-  }
+    #[napi(getter)]
+    pub fn seq(&self) -> f64 {
+        self.engine.seq() as f64
+    }
 
-  #[napi(getter)]
-  pub fn pending(&self) -> u32 {
-    self.engine.pending_len() as u32
-  }
+    #[napi(getter)]
+    pub fn pending(&self) -> u32 {
+        self.engine.pending_len() as u32
+    }
 
-  #[napi(getter)]
-  pub fn is_root(&self) -> bool {
-    self.engine.is_root()
-  }
+    #[napi(getter)]
+    pub fn is_root(&self) -> bool {
+        self.engine.is_root()
+    }
 }
