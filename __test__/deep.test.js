@@ -188,3 +188,24 @@ test('change events: kinds, paths, local and remote', async () => {
   assert.deepStrictEqual(local, expected.map((e) => ({ ...e, local: true })))
   assert.deepStrictEqual(remote, expected.map((e) => ({ ...e, local: false })))
 })
+
+test('resets that reuse parts of the live value ship only what changed, and stay exact', async () => {
+  ipos.create('re', { list: [1, 2, { x: 1 }], o: { a: 1, b: { c: 2 }, d: 3 }, m: new Map([[1, 2]]) })
+  await ipos.flush()
+  const steps = [
+    () => { ipos.re = { ...ipos.re, list: [...ipos.re.list, 4] } }, // append
+    () => { ipos.re = { ...ipos.re, list: [0, ...ipos.re.list] } }, // prepend
+    () => { const { a, ...rest } = ipos.re.o; ipos.re = { ...ipos.re, o: rest } }, // key removed
+    () => { ipos.re = { o: ipos.re.o, list: ipos.re.list, m: ipos.re.m } }, // keys reordered
+    () => { ipos.re = { ...ipos.re, m: new Map([[1, 3]]), o: { ...ipos.re.o, b: { c: -0 } } } }, // nested, -0
+    () => { ipos.re = { ...ipos.re, list: [] } },
+  ]
+  for (const step of steps) {
+    const bytes = wire.bytes
+    step()
+    await ipos.flush()
+    assert.strictEqual(await peer.call('return show(ipos.re)'), show(ipos.re))
+    assert.ok(wire.bytes - bytes < 700, `step ${step} sent ${wire.bytes - bytes} bytes`)
+  }
+  assert.strictEqual(show(ipos.re), '{ o: { b: { c: -0 }, d: 3 }, list: [], m: Map(1) { 1 => 3 } }')
+})

@@ -8,6 +8,7 @@ const { Core } = require('../native')
 const codec = require('./codec')
 const { fieldProxy } = require('./proxy')
 const { applyOps } = require('./apply')
+const { resetOps } = require('./reset')
 const { parentLink, childLink } = require('./transport')
 const { iposError, fromCore } = require('./errors')
 
@@ -159,11 +160,12 @@ class State {
    * valid and nothing is copied. It leaves in a frame of its own, after what was buffered.
    */
   reset(key, value) {
-    const json = JSON.stringify(codec.encode(value, { key, segs: [] }, this.opts))
+    const ops = resetOps(this, key, this.fields.get(key), value)
+    if (ops.length === 0) return
     this.flushNow()
     let frame
     try {
-      frame = this.core.local(`[["r",${JSON.stringify(key)},[],${json}]]`)
+      frame = this.core.local(`[${ops.join(',')}]`)
     } catch (e) {
       throw fromCore(e)
     }
