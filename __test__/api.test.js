@@ -218,3 +218,28 @@ test('npm run example prints what the child sees', () => {
     '',
   ].join('\n'))
 })
+
+test('a big snapshot is read off the JS thread; frames right behind it keep their order', async () => {
+  const ipos = IPOS.new()
+  const big = {}
+  for (let i = 0; i < 20000; i++) big['k' + i] = { i, s: 'x'.repeat(10) }
+  ipos.create('big', big)
+  ipos.create('log', [])
+  const peer = spawnPeer()
+  await peer.up
+  const added = ipos.addProcess(peer.child)
+  // these leave right behind the snapshot, while the child may still be reading it
+  const pushes = (async () => {
+    for (let i = 0; i < 50; i++) {
+      ipos.log.push(i)
+      await new Promise((r) => setImmediate(r))
+    }
+  })()
+  await added
+  await pushes
+  await ipos.flush()
+  const there = await peer.call("return [Object.keys(ipos.big).length, ipos.big.k19999.i, raw(ipos.log).join(',')]")
+  assert.deepStrictEqual(there, [20000, 19999, Array.from({ length: 50 }, (_, i) => i).join(',')])
+  ipos.close()
+  peer.kill()
+})

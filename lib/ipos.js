@@ -13,6 +13,8 @@ const { parentLink, childLink } = require('./transport')
 const { iposError, fromCore } = require('./errors')
 
 const STATE = Symbol('ipos.state')
+/** Snapshots at least this big are read by the core off the JS thread. */
+const ASYNC_SNAPSHOT_BYTES = 256 * 1024
 const DEFAULTS = { syncTimeout: 100, functions: false, maxDepth: 1000, maxFrameBytes: 128 * 1024 * 1024 }
 
 /** Per-instance state; kept off the public object so fields can use almost any name. */
@@ -36,6 +38,7 @@ class State {
     this.readyResolve = null
     this.closed = false
     this.pingId = 0
+    this.inbox = null
     this.warned = new Set()
     this.lastKey = null
     this.lastKeyJson = ''
@@ -253,7 +256,13 @@ class State {
 
   onFrame(link, d) {
     if (this.closed) return
+    if (this.inbox !== null) {
+      // A big snapshot is being read off-thread: frames keep their order behind it.
+      this.inbox.push([link, d])
+      return
+    }
     if (d instanceof Error) return this.error(d, link)
+    if (link.isParent && d.length >= ASYNC_SNAPSHOT_BYTES && d.startsWith('{"t":"s"')) return this.snapshotAsync(link, d)
     this.flushNow()
     let out
     try {
@@ -324,8 +333,51 @@ class State {
     link.send(this.core.snapshot())
   }
 
+  /**
+   * A big snapshot: the core reads and validates it on the thread pool while this thread parses
+   * the same text, so the two biggest costs of joining overlap. Values are decoded (class
+   * deserialisers, functions) only once the core has accepted the frame.
+   */
+  snapshotAsync(link, d) {
+    this.inbox = []
+    const parsing = this.core.parseSnapshotAsync(d)
+    let f = null
+    try {
+      f = JSON.parse(d).f
+    } catch {}
+    parsing.then((token) => {
+      if (this.closed) return
+      this.flushNow()
+      try {
+        this.core.installSnapshot(token, true)
+      } catch (e) {
+        return this.error(fromCore(e), link)
+      }
+      this.applySnapshot(link, f)
+    }, (e) => {
+      const err = fromCore(e)
+      link.send(JSON.stringify({ t: 'N', code: err.code, m: err.message.slice(0, 2000) }))
+      this.error(err, link)
+    }).finally(() => {
+      const queued = this.inbox
+      this.inbox = null
+      while (queued.length > 0) {
+        const [l, frame] = queued.shift()
+        this.onFrame(l, frame)
+        if (this.inbox !== null) {
+          this.inbox.push(...queued)
+          return
+        }
+      }
+    })
+  }
+
   onSnapshot(link, d) {
-    const f = JSON.parse(d).f
+    this.applySnapshot(link, JSON.parse(d).f)
+  }
+
+  /** Replaces the live fields with a snapshot the core accepted (`f`: parsed, not decoded). */
+  applySnapshot(link, f) {
     const events = []
     const emit = this.emitter.listenerCount('change') > 0
     const seen = new Set()

@@ -1,10 +1,13 @@
 //! The napi binding: converts strings, calls the core, maps core errors to JS errors with stable
 //! codes. No logic lives here; see `crates/ipos-core` for semantics.
 
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
 
-use ipos_core::{CoreError, Engine, Limits};
-use napi::{Error, Result, Status};
+use ipos_core::{CoreError, Engine, Limits, Snapshot};
+use napi::bindgen_prelude::AsyncTask;
+use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 
 /// Options for a core instance, as passed from `IPOS.new(options)`.
@@ -19,11 +22,51 @@ pub struct CoreOptions {
 #[napi]
 pub struct Core {
     engine: Engine,
+    /// Snapshots read on the thread pool, waiting for `installSnapshot(token)`.
+    parsed: Arc<Mutex<HashMap<u32, Parsed>>>,
+    next_token: u32,
+}
+
+/// A snapshot read on a pool thread. Its values use `Rc`, which is not `Send`; moving it is
+/// sound because it is built there from nothing shared, handed over whole through the mutex,
+/// and from then on only touched on the JS thread.
+pub struct Parsed(Snapshot);
+unsafe impl Send for Parsed {}
+
+/// Reads a snapshot frame off the JS thread (`Core.parseSnapshotAsync`).
+pub struct ParseSnapshot {
+    frame: String,
+    limits: Limits,
+    token: u32,
+    slot: Arc<Mutex<HashMap<u32, Parsed>>>,
+}
+
+impl Task for ParseSnapshot {
+    type Output = Parsed;
+    type JsValue = u32;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let frame = std::mem::take(&mut self.frame);
+        let limits = self.limits;
+        guard(move || Engine::parse_snapshot(limits, &frame)).map(Parsed)
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        lock(&self.slot)?.insert(self.token, output);
+        Ok(self.token)
+    }
+}
+
+fn lock(
+    slot: &Mutex<HashMap<u32, Parsed>>,
+) -> Result<std::sync::MutexGuard<'_, HashMap<u32, Parsed>>> {
+    slot.lock()
+        .map_err(|_| Error::new(Status::GenericFailure, "ERR_IPOS_INTERNAL: lock poisoned"))
 }
 
 fn map_err(e: CoreError) -> Error {
-    // The JS side reads `code` off the message prefix, because napi's Error carries a Status, not an
-    // arbitrary code string.
+    // The JS side reads `code` off the message prefix, because napi's Error carries a Status,
+    // not an arbitrary code string.
     Error::new(Status::GenericFailure, format!("{}: {}", e.code, e.message))
 }
 
@@ -56,6 +99,8 @@ impl Core {
         }
         Core {
             engine: Engine::new(limits),
+            parsed: Arc::new(Mutex::new(HashMap::new())),
+            next_token: 0,
         }
     }
 
@@ -98,6 +143,32 @@ impl Core {
                 ]
             })
         })
+    }
+
+    /// Starts reading a (big) snapshot frame on the thread pool; resolves with a token for
+    /// `installSnapshot`. Nothing changes until then, so JS can parse the same frame meanwhile.
+    #[napi]
+    pub fn parse_snapshot_async(&mut self, frame: String) -> AsyncTask<ParseSnapshot> {
+        self.next_token = self.next_token.wrapping_add(1);
+        AsyncTask::new(ParseSnapshot {
+            frame,
+            limits: self.engine.limits(),
+            token: self.next_token,
+            slot: self.parsed.clone(),
+        })
+    }
+
+    /// Takes in a snapshot read by `parseSnapshotAsync`; returns `[verdict, "", ""]` like `receive`.
+    #[napi]
+    pub fn install_snapshot(&mut self, token: u32, from_parent: bool) -> Result<Vec<String>> {
+        let snap = lock(&self.parsed)?.remove(&token).ok_or_else(|| {
+            Error::new(
+                Status::InvalidArg,
+                "ERR_IPOS_INTERNAL: unknown snapshot token",
+            )
+        })?;
+        guard(|| self.engine.install_snapshot(snap.0, from_parent))
+            .map(|r| vec![r.verdict, String::new(), String::new()])
     }
 
     /// The snapshot frame for a new child.

@@ -19,6 +19,7 @@ use crate::txn::{apply_batch_in, Scratch, Txn};
 use crate::value::Fields;
 
 mod receive;
+pub use receive::Snapshot;
 
 /// Limits applied to everything the engine accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,13 +3,14 @@
 
 use std::fmt::Write;
 
-use super::{Engine, Received};
+use super::{Engine, Limits, Received};
 use crate::codec::read::Reader;
 use crate::codec::{read_within, write_str};
 use crate::error::{self, CoreError};
 use crate::frame::{check_nack_code, check_origin, need, q_elided, q_frame, Frame, Raw};
 use crate::op::{encode_ops, read_ops, Op};
 use crate::txn::apply_batch_in;
+use crate::value::Fields;
 
 /// Longest nack message, in characters.
 const MAX_NACK_CHARS: usize = 2000;
@@ -25,6 +26,19 @@ fn q_verdict(o: &str, rest: &str, patch: Option<&[Op]>) -> String {
     }
     v.push('}');
     v
+}
+
+/// A validated snapshot, not yet taken in by an engine (see `Engine::parse_snapshot`).
+pub struct Snapshot {
+    q: u64,
+    fields: Fields,
+}
+
+fn read_snapshot(f: &Frame, dec: &crate::codec::Decoder) -> Result<Snapshot, CoreError> {
+    let q = need(f.q, "s", "q")?;
+    let raw = need(f.f, "s", "f")?;
+    let fields = read_within(raw.text, raw.depth, |r| dec.read_fields(r))?;
+    Ok(Snapshot { q, fields })
 }
 
 impl Engine {
@@ -62,17 +76,38 @@ impl Engine {
     }
 
     fn on_snapshot(&mut self, f: &Frame, from_parent: bool) -> Result<Received, CoreError> {
+        let snap = read_snapshot(f, &self.decoder())?;
+        self.install_snapshot(snap, from_parent)
+    }
+
+    /// Parses and validates a snapshot frame without touching any engine: the expensive half of
+    /// receiving one, so a big snapshot can be read on another thread while JS parses it too.
+    /// `install_snapshot` then takes it in, as `receive` would have.
+    pub fn parse_snapshot(limits: Limits, frame: &str) -> Result<Snapshot, CoreError> {
+        let probe = Engine::new(limits);
+        probe.check_size(frame.len())?;
+        let f = Frame::parse(frame, probe.decoder().json_limit())?;
+        if f.t.as_ref() != "s" {
+            return Err(CoreError::bad_frame("not a snapshot frame"));
+        }
+        f.check_unused(true, false)?;
+        read_snapshot(&f, &probe.decoder())
+    }
+
+    /// Takes in a snapshot read by `parse_snapshot` (or by `receive`): it replaces all state.
+    pub fn install_snapshot(
+        &mut self,
+        snap: Snapshot,
+        from_parent: bool,
+    ) -> Result<Received, CoreError> {
+        self.settle_queue();
         if !from_parent {
             return Err(CoreError::bad_sequence(
                 "a snapshot only comes from the parent",
             ));
         }
-        let q = need(f.q, "s", "q")?;
-        let raw = need(f.f, "s", "f")?;
-        let dec = self.decoder();
-        let fields = read_within(raw.text, raw.depth, |r| dec.read_fields(r))?;
-        self.fields = fields;
-        self.seq = q;
+        self.fields = snap.fields;
+        self.seq = snap.q;
         self.pending.clear();
         self.confirmed = None;
         self.root = false;
