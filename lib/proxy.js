@@ -295,7 +295,7 @@ const ARRAY = {
     const owner = path.owner
     if (p === 'length') {
       const n = Number(v)
-      if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError('Invalid array length')
+      if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw iposError(RangeError, 'ERR_IPOS_OUT_OF_RANGE', `Invalid array length ${String(v)} at \`${owner.where(path.key, path.fmt)}\``)
       if (n > t.length + 100000) throw iposError(RangeError, 'ERR_IPOS_OUT_OF_RANGE', `cannot grow a shared array by more than 100000 holes at \`${owner.where(path.key, path.fmt)}\``)
       if (n === t.length) return true
       t.length = n
