@@ -101,7 +101,8 @@ function wrap(e, seg) {
 // ---- encode ----------------------------------------------------------------------------------
 
 /**
- * Encodes `value` for the wire. `where` = { key, segs } names the place for error messages;
+ * Encodes `value` for the wire. `where` = { key, segs, last? } names the place for error
+ * messages (`last`, when given, is one more segment after `segs`);
  * `opts` = { functions, maxDepth }. Throws a TypeError (code ERR_IPOS_*) naming the path.
  */
 function encode(value, where, opts) {
@@ -114,7 +115,8 @@ function encode(value, where, opts) {
   } catch (e) {
     ANCESTORS.length = 0
     if (!(e instanceof PathError)) throw e
-    const path = formatPath(where.key, where.segs.concat(e.segs.reverse()))
+    const segs = where.last === undefined ? where.segs : where.segs.concat(where.last)
+    const path = formatPath(where.key, segs.concat(e.segs.reverse()))
     throw iposError(e.ctor, e.code, `${e.what} at \`${path}\``, { path })
   }
 }

@@ -127,7 +127,7 @@ function snapshot(owner, v, key, fmt) {
 }
 
 function checkKey(path, p) {
-  if (RESERVED.has(p)) {
+  if (p.length > 8 && RESERVED.has(p)) {
     throw iposError(TypeError, 'ERR_IPOS_RESERVED_KEY', `the key "${p}" cannot be shared (it could rewrite prototypes in other processes) at \`${path.owner.where(path.key, path.fmt.concat(p))}\``)
   }
 }
@@ -147,10 +147,14 @@ const OBJECT = {
       return true
     }
     checkKey(path, p)
-    const segs = path.fmt.concat(p)
-    const [json, stored] = snapshot(path.owner, v, path.key, segs)
+    const owner = path.owner
+    let json
+    let stored = v
+    if (typeof v !== 'object' || v === null) json = JSON.stringify(encode(v, { key: path.key, segs: path.fmt, last: p }, owner.opts))
+    else [json, stored] = snapshot(owner, v, path.key, path.fmt.concat(p))
     t[p] = stored
-    path.owner.record('s', path.key, path.wire.concat(p), segs, json)
+    const wire = path.wire.length === 0 ? `[${JSON.stringify(p)}]` : JSON.stringify(path.wire.concat(p))
+    owner.recordOp(`["s",${owner.keyJson(path.key)},${wire},${json}]`, 's', path.key, path.fmt, undefined, p)
     return true
   },
   deleteProperty(t, p) {
@@ -212,9 +216,24 @@ function reordered(t) {
   path.owner.record('r', path.key, path.wire, path.fmt, JSON.stringify(enc), 'reorder')
 }
 
+/** `push(x)`, the most common write of all, without the general splice's arrays. */
+function pushOne(t, item) {
+  const path = pathOf(t)
+  if (path === null) return t.push(item)
+  const owner = path.owner
+  const i = t.length
+  const enc = encode(item, { key: path.key, segs: path.fmt, last: i }, owner.opts)
+  const json = JSON.stringify(enc)
+  t.push(typeof item === 'object' && item !== null ? owner.decodeCopy(enc) : item)
+  const wire = path.wire.length === 0 ? '[]' : JSON.stringify(path.wire)
+  owner.recordOp(`["p",${owner.keyJson(path.key)},${wire},${i},0,[${json}]]`, 'p', path.key, path.fmt)
+  return t.length
+}
+
 const ARRAY_METHODS = {
   push(...items) {
     const t = raw(this)
+    if (items.length === 1) return pushOne(t, items[0])
     spliceArray(t, t.length, 0, items)
     return t.length
   },

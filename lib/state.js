@@ -7,7 +7,7 @@ const { EventEmitter } = require('events')
 const crypto = require('crypto')
 const { Core } = require('../native')
 const codec = require('./codec')
-const { applyOps } = require('./apply')
+const { applyOps, KIND: KINDS } = require('./apply')
 const { resetOps } = require('./reset')
 const { childLink } = require('./transport')
 const { iposError, fromCore } = require('./errors')
@@ -74,17 +74,27 @@ class State {
 
   /** Buffers one op (its JSON built here, at mutation time) and the change event for it. */
   record(code, key, wire, fmt, args, kind) {
+    let s = `["${code}",${this.keyJson(key)}`
+    if (wire !== null) s += `,${wire.length === 0 ? '[]' : JSON.stringify(wire)}`
+    if (args !== undefined) s += `,${args}`
+    this.recordOp(s + ']', code, key, fmt, kind)
+  }
+
+  /** The field name as JSON (cached: consecutive ops usually touch the same field). */
+  keyJson(key) {
     if (key !== this.lastKey) {
       this.lastKey = key
       this.lastKeyJson = JSON.stringify(key)
     }
-    let s = `["${code}",${this.lastKeyJson}`
-    if (wire !== null) s += `,${JSON.stringify(wire)}`
-    if (args !== undefined) s += `,${args}`
-    this.buffer.push(s + ']')
+    return this.lastKeyJson
+  }
+
+  /** Buffers one op already written as JSON, with its change event (`last`: one more segment). */
+  recordOp(op, code, key, fmt, kind, last) {
+    this.buffer.push(op)
     if (code === 'r') this.bufferHasAssign = true
     if (this.emitter.listenerCount('change') > 0) {
-      this.events.push({ key, path: jsPath(fmt), kind: kind || KINDS[code], local: true })
+      this.events.push({ key, path: jsPath(last === undefined ? fmt : fmt.concat(last)), kind: kind || KINDS[code], local: true })
     }
     if (!this.scheduled) {
       this.scheduled = true
@@ -502,10 +512,6 @@ class State {
   }
 }
 
-const KINDS = {
-  c: 'create', x: 'remove', s: 'set', d: 'delete', p: 'splice', ms: 'mapSet', md: 'mapDelete',
-  sa: 'setAdd', sd: 'setDelete', cl: 'clear', r: 'reset',
-}
 
 function jsPath(fmt) {
   return fmt.map((s) => (s !== null && typeof s === 'object' ? ('get' in s ? s.get : s.member) : s))
