@@ -295,15 +295,17 @@ class State {
           if (this.upstream !== null) this.upstream.send(d)
           return
         }
+        // Applied here first and relayed after: a write answering this change (the common
+        // request/response pattern) is not held up by the relay's sends.
         if (v.ok) this.applyRemote(JSON.parse(d).ops, link)
         // Rejected whole (a bad or a stale path): the origin still gets the verdict, to roll back.
         else this.error(iposError(Error, v.code, v.message), link)
         return this.sendDownQ(out[1], out[2], v.o)
       case 'q':
-        // out[1] is set when the core rebuilt the full frame (we got only the ack of our own batch).
-        this.sendDownQ(out[1] || d, out[2], v.o)
         if (v.apply === 'frame') this.applyRemote(JSON.parse(d).ops, link)
         else if (v.apply === 'patch') this.applyRemote(v.ops, link)
+        // out[1] is set when the core rebuilt the full frame (we got only the ack of our own batch).
+        this.sendDownQ(out[1] || d, out[2], v.o)
         if (v.own && v.ok === false) {
           this.error(iposError(Error, 'ERR_IPOS_CONFLICT', 'a batch of changes made here was rejected by the root process because a concurrent change removed what it referred to; this process now shows the root\'s state'), link)
         }
