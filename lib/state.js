@@ -297,12 +297,12 @@ class State {
         }
         // Applied here first and relayed after: a write answering this change (the common
         // request/response pattern) is not held up by the relay's sends.
-        if (v.ok) this.applyRemote(JSON.parse(d).ops, link)
+        if (v.ok) this.applyRemote(JSON.parse(d).ops, link, isPlain(d))
         // Rejected whole (a bad or a stale path): the origin still gets the verdict, to roll back.
         else this.error(iposError(Error, v.code, v.message), link)
         return this.sendDownQ(out[1], out[2], v.o)
       case 'q':
-        if (v.apply === 'frame') this.applyRemote(JSON.parse(d).ops, link)
+        if (v.apply === 'frame') this.applyRemote(JSON.parse(d).ops, link, isPlain(d))
         else if (v.apply === 'patch') this.applyRemote(v.ops, link)
         // out[1] is set when the core rebuilt the full frame (we got only the ack of our own batch).
         this.sendDownQ(out[1] || d, out[2], v.o)
@@ -365,7 +365,7 @@ class State {
       } catch (e) {
         return this.error(fromCore(e), link)
       }
-      this.applySnapshot(link, f)
+      this.applySnapshot(link, f, isPlain(d))
     }, (e) => {
       const err = fromCore(e)
       link.send(JSON.stringify({ t: 'N', code: err.code, m: err.message.slice(0, 2000) }))
@@ -385,17 +385,17 @@ class State {
   }
 
   onSnapshot(link, d) {
-    this.applySnapshot(link, JSON.parse(d).f)
+    this.applySnapshot(link, JSON.parse(d).f, isPlain(d))
   }
 
   /** Replaces the live fields with a snapshot the core accepted (`f`: parsed, not decoded). */
-  applySnapshot(link, f) {
+  applySnapshot(link, f, plain) {
     const events = []
     const emit = this.emitter.listenerCount('change') > 0
     const seen = new Set()
     for (const [key, value] of f) {
       seen.add(key)
-      this.fields.set(key, this.decode(value))
+      this.fields.set(key, plain ? value : this.decode(value))
       if (emit) events.push({ key, path: [], kind: 'create', local: false })
     }
     for (const key of [...this.fields.keys()]) {
@@ -426,11 +426,11 @@ class State {
     }
   }
 
-  applyRemote(ops, link) {
+  applyRemote(ops, link, plain) {
     const events = this.emitter.listenerCount('change') > 0 ? [] : null
     const emit = events && ((key, path, kind) => events.push({ key, path, kind, local: false }))
     try {
-      applyOps(this.fields, ops, this, emit)
+      applyOps(this.fields, ops, plain ? PLAIN_CTX : this, emit)
     } catch (e) {
       this.error(iposError(Error, 'ERR_IPOS_APPLY', `applying a peer's change failed: ${e && e.message}. Was a shared value changed without going through ipos?`), link)
     }
@@ -514,6 +514,18 @@ class State {
   }
 }
 
+
+/**
+ * Whether a frame's values are plain JSON, with no tag to decode: a tag needs a `"~"` key, and
+ * without any `\u` escape in the text that key can only be spelled `"~"`. The parsed values can
+ * then be used as they are, skipping a walk over every object.
+ */
+function isPlain(d) {
+  return d.indexOf('"~"') === -1 && d.indexOf('\\u') === -1
+}
+
+/** Decoding context for plain frames: values are used as parsed. */
+const PLAIN_CTX = { decode: (v) => v }
 
 function jsPath(fmt) {
   return fmt.map((s) => (s !== null && typeof s === 'object' ? ('get' in s ? s.get : s.member) : s))
