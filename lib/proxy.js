@@ -225,8 +225,7 @@ function pushOne(t, item) {
   const enc = encode(item, { key: path.key, segs: path.fmt, last: i }, owner.opts)
   const json = JSON.stringify(enc)
   t.push(typeof item === 'object' && item !== null ? owner.decodeCopy(enc) : item)
-  const wire = path.wire.length === 0 ? '[]' : JSON.stringify(path.wire)
-  owner.recordOp(`["p",${owner.keyJson(path.key)},${wire},${i},0,[${json}]]`, 'p', path.key, path.fmt)
+  owner.recordPush(t, path, i, json)
   return t.length
 }
 

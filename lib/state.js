@@ -41,6 +41,7 @@ class State {
     this.inbox = null
     this.warned = new Set()
     this.lastKey = null
+    this.run = null
     this.lastKeyJson = ''
     this.decodeCtx = {
       functions: !!this.opts.functions,
@@ -93,12 +94,33 @@ class State {
   recordOp(op, code, key, fmt, kind, last) {
     this.buffer.push(op)
     if (code === 'r') this.bufferHasAssign = true
-    if (this.emitter.listenerCount('change') > 0) {
-      this.events.push({ key, path: jsPath(last === undefined ? fmt : fmt.concat(last)), kind: kind || KINDS[code], local: true })
-    }
+    this.eventFor(code, key, fmt, kind, last)
     if (!this.scheduled) {
       this.scheduled = true
       queueMicrotask(this.flushBound)
+    }
+  }
+
+  /**
+   * Buffers `t.push(x)` at index `i`. Pushes that follow each other onto the same array extend
+   * one splice op: still one intent (append these), with one op to parse, apply and relay.
+   */
+  recordPush(t, path, i, json) {
+    const run = this.run
+    if (run !== null && run.t === t && run.end === i && this.buffer[this.buffer.length - 1] === run) {
+      run.items.push(json)
+      run.end++
+      this.eventFor('p', path.key, path.fmt)
+      return
+    }
+    const wire = path.wire.length === 0 ? '[]' : JSON.stringify(path.wire)
+    this.run = { t, end: i + 1, head: `["p",${this.keyJson(path.key)},${wire},${i},0,[`, items: [json] }
+    this.recordOp(this.run, 'p', path.key, path.fmt)
+  }
+
+  eventFor(code, key, fmt, kind, last) {
+    if (this.emitter.listenerCount('change') > 0) {
+      this.events.push({ key, path: jsPath(last === undefined ? fmt : fmt.concat(last)), kind: kind || KINDS[code], local: true })
     }
   }
 
@@ -106,7 +128,12 @@ class State {
   flushNow() {
     this.scheduled = false
     if (this.buffer.length === 0) return
-    const batch = `[${this.buffer.join(',')}]`
+    const buf = this.buffer
+    for (let i = 0; i < buf.length; i++) {
+      if (typeof buf[i] !== 'string') buf[i] = `${buf[i].head}${buf[i].items.join(',')}]]`
+    }
+    this.run = null
+    const batch = `[${buf.join(',')}]`
     const events = this.events
     const assign = this.bufferHasAssign
     this.buffer = []
