@@ -209,3 +209,22 @@ test('resets that reuse parts of the live value ship only what changed, and stay
   }
   assert.strictEqual(show(ipos.re), '{ o: { b: { c: -0 }, d: 3 }, list: [], m: Map(1) { 1 => 3 } }')
 })
+
+test('consecutive pushes in a tick travel as one splice and arrive exactly', async () => {
+  ipos.create('pushes', { a: [], b: [] })
+  await ipos.flush()
+  await peer.call("globalThis.pevs = []; globalThis.onP = (e) => pevs.push(e.kind); ipos.on('change', onP)")
+  const local = []
+  const onChange = (e) => local.push(e.kind)
+  ipos.on('change', onChange)
+  for (let i = 0; i < 100; i++) ipos.pushes.a.push({ i })
+  ipos.pushes.b.push('x') // another array: a new splice
+  ipos.pushes.a.push({ i: 100 }) // back to the first array: a new splice after b's
+  await ipos.flush()
+  ipos.off('change', onChange)
+  const [there, kinds] = await peer.call("ipos.off('change', onP); return [show(ipos.pushes), pevs]")
+  assert.strictEqual(there, show(ipos.pushes))
+  assert.strictEqual(raw(ipos.pushes.a).length, 101)
+  assert.strictEqual(local.length, 102, 'one local event per call')
+  assert.deepStrictEqual(kinds, ['splice', 'splice', 'splice'], 'remote: one splice per run of pushes')
+})
