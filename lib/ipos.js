@@ -26,7 +26,7 @@ class IPOS {
         clearTimeout(timer)
         resolve(ipos)
       }
-      s.connectParent(link)
+      s.peers.connectParent(link)
     })
   }
 
@@ -46,11 +46,11 @@ class IPOS {
   }
 
   addProcess(target) {
-    return this[STATE].addChild(target)
+    return this[STATE].peers.addChild(target)
   }
 
   removeProcess(target) {
-    return this[STATE].removeChild(target)
+    return this[STATE].peers.removeChild(target)
   }
 
   create(key, value) {

@@ -7,6 +7,7 @@
 
 const { RAW, RESERVED, encode, encodeKeyRef, classOf } = require('./codec')
 const { iposError } = require('./errors')
+const { writeOp } = require('./ops')
 
 /** target -> { owner, parent, seg, field, proxy }. `parent === null` marks a field's root value. */
 const META = new WeakMap()
@@ -154,14 +155,14 @@ const OBJECT = {
     else [json, stored] = snapshot(owner, v, path.key, path.fmt.concat(p))
     t[p] = stored
     const wire = path.wire.length === 0 ? `[${JSON.stringify(p)}]` : JSON.stringify(path.wire.concat(p))
-    owner.recordOp(`["s",${owner.keyJson(path.key)},${wire},${json}]`, 's', path.key, path.fmt, undefined, p)
+    owner.outbox.add(writeOp('s', owner.outbox.keyJson(path.key), wire, json), 's', path.key, path.fmt, undefined, p)
     return true
   },
   deleteProperty(t, p) {
     if (!Object.prototype.hasOwnProperty.call(t, p)) return true
     const path = typeof p === 'symbol' ? null : pathOf(t)
     delete t[p]
-    if (path !== null) path.owner.record('d', path.key, path.wire.concat(p), path.fmt.concat(p))
+    if (path !== null) path.owner.outbox.record('d', path.key, path.wire.concat(p), path.fmt.concat(p))
     return true
   },
 }
@@ -183,7 +184,7 @@ function spliceArray(t, start, deleteCount, items) {
     stored[i] = s
   }
   const removed = bigSplice(t, start, deleteCount, stored)
-  owner.record('p', path.key, path.wire, path.fmt, `${start},${deleteCount},[${jsons.join(',')}]`)
+  owner.outbox.record('p', path.key, path.wire, path.fmt, `${start},${deleteCount},[${jsons.join(',')}]`)
   return removed
 }
 
@@ -213,7 +214,7 @@ function reordered(t) {
   const path = pathOf(t)
   if (path === null) return
   const enc = encode(t, { key: path.key, segs: path.fmt }, path.owner.opts)
-  path.owner.record('r', path.key, path.wire, path.fmt, JSON.stringify(enc), 'reorder')
+  path.owner.outbox.record('r', path.key, path.wire, path.fmt, JSON.stringify(enc), 'reorder')
 }
 
 /** `push(x)`, the most common write of all, without the general splice's arrays. */
@@ -225,7 +226,7 @@ function pushOne(t, item) {
   const enc = encode(item, { key: path.key, segs: path.fmt, last: i }, owner.opts)
   const json = JSON.stringify(enc)
   t.push(typeof item === 'object' && item !== null ? owner.decodeCopy(enc) : item)
-  owner.recordPush(t, path, i, json)
+  owner.outbox.push(t, path, i, json)
   return t.length
 }
 
@@ -317,7 +318,7 @@ const ARRAY = {
       if (n > t.length + 100000) throw iposError(RangeError, 'ERR_IPOS_OUT_OF_RANGE', `cannot grow a shared array by more than 100000 holes at \`${owner.where(path.key, path.fmt)}\``)
       if (n === t.length) return true
       t.length = n
-      owner.record('s', path.key, path.wire.concat('length'), path.fmt.concat('length'), String(n))
+      owner.outbox.record('s', path.key, path.wire.concat('length'), path.fmt.concat('length'), String(n))
       return true
     }
     const i = Number(p)
@@ -325,14 +326,14 @@ const ARRAY = {
     const segs = path.fmt.concat(i)
     const [json, stored] = snapshot(owner, v, path.key, segs)
     t[i] = stored
-    owner.record('s', path.key, path.wire.concat(i), segs, json)
+    owner.outbox.record('s', path.key, path.wire.concat(i), segs, json)
     return true
   },
   deleteProperty(t, p) {
     if (!Object.prototype.hasOwnProperty.call(t, p)) return true
     const path = typeof p === 'string' && INDEX.test(p) ? pathOf(t) : null
     delete t[p]
-    if (path !== null) path.owner.record('d', path.key, path.wire.concat(Number(p)), path.fmt.concat(Number(p)))
+    if (path !== null) path.owner.outbox.record('d', path.key, path.wire.concat(Number(p)), path.fmt.concat(Number(p)))
     return true
   },
 }
@@ -377,7 +378,7 @@ const MAP_METHODS = {
     }
     const [json, stored] = snapshot(owner, v, path.key, segs)
     t.set(k, stored)
-    owner.record('ms', path.key, path.wire, segs, `${kj},${json}`)
+    owner.outbox.record('ms', path.key, path.wire, segs, `${kj},${json}`)
     return this
   },
   delete(k) {
@@ -387,7 +388,7 @@ const MAP_METHODS = {
     const path = pathOf(t)
     const kj = path === null ? null : keyRefJson(path.owner, t, k)
     t.delete(k)
-    if (path !== null) path.owner.record('md', path.key, path.wire, path.fmt.concat({ get: k }), kj)
+    if (path !== null) path.owner.outbox.record('md', path.key, path.wire, path.fmt.concat({ get: k }), kj)
     return true
   },
   clear() {
@@ -395,7 +396,7 @@ const MAP_METHODS = {
     if (t.size === 0) return
     const path = pathOf(t)
     t.clear()
-    if (path !== null) path.owner.record('cl', path.key, path.wire, path.fmt)
+    if (path !== null) path.owner.outbox.record('cl', path.key, path.wire, path.fmt)
   },
   forEach(fn, thisArg) {
     for (const [k, v] of mapEntries(raw(this), true)) fn.call(thisArg, v, k, this)
@@ -445,7 +446,7 @@ const SET_METHODS = {
     }
     const [json, stored] = snapshot(path.owner, v, path.key, path.fmt.concat({ member: t.size }))
     t.add(stored)
-    path.owner.record('sa', path.key, path.wire, path.fmt, json)
+    path.owner.outbox.record('sa', path.key, path.wire, path.fmt, json)
     return this
   },
   delete(v) {
@@ -455,7 +456,7 @@ const SET_METHODS = {
     const path = pathOf(t)
     const ref = path === null ? null : keyRefJson(path.owner, t, v)
     t.delete(v)
-    if (path !== null) path.owner.record('sd', path.key, path.wire, path.fmt, ref)
+    if (path !== null) path.owner.outbox.record('sd', path.key, path.wire, path.fmt, ref)
     return true
   },
   clear() {
@@ -463,7 +464,7 @@ const SET_METHODS = {
     if (t.size === 0) return
     const path = pathOf(t)
     t.clear()
-    if (path !== null) path.owner.record('cl', path.key, path.wire, path.fmt)
+    if (path !== null) path.owner.outbox.record('cl', path.key, path.wire, path.fmt)
   },
   forEach(fn, thisArg) {
     for (const x of setValues(raw(this))) fn.call(thisArg, x, x, this)
@@ -501,7 +502,7 @@ function reserialised(t) {
   const path = pathOf(t)
   if (path === null) return
   const enc = encode(t, { key: path.key, segs: path.fmt }, path.owner.opts)
-  path.owner.record('r', path.key, path.wire, path.fmt, JSON.stringify(enc), 'call')
+  path.owner.outbox.record('r', path.key, path.wire, path.fmt, JSON.stringify(enc), 'call')
 }
 
 const CLASS = {
