@@ -3,7 +3,7 @@
 // lib/proxy.js). Same rules: a trap records one intent-level op, applies the change to the raw
 // target, and returns; Map keys and Set members travel by value or, for objects, by position.
 
-const { encode, encodeKeyRef } = require('./codec')
+const { encode, encodeKeyRef, classOf } = require('./codec')
 const { iposError } = require('./errors')
 const { raw, child, pathOf, snapshot, META } = require('./proxy')
 
@@ -202,4 +202,33 @@ const CLASS = {
   },
 }
 
-module.exports = { MAP, SET, CLASS }
+// ---- EventTarget --------------------------------------------------------------------------------
+
+/**
+ * A shared EventTarget: `dispatchEvent(event)` dispatches here and records an `ev` op, so every
+ * process dispatches the rebuilt event on its own target. Other methods act on the raw target
+ * (EventTarget methods refuse a Proxy as `this`).
+ */
+function dispatchShared(event) {
+  const t = raw(this)
+  const path = pathOf(t)
+  if (path !== null) {
+    if (!(event instanceof Event)) throw iposError(TypeError, 'ERR_IPOS_UNSHAREABLE', `dispatchEvent() needs an Event at \`${path.owner.where(path.key, path.fmt)}\``)
+    const owner = path.owner
+    const reg = classOf(event)
+    const v = reg ? event : event instanceof CustomEvent ? { type: event.type, detail: event.detail } : { type: event.type }
+    const json = JSON.stringify(encode(v, { key: path.key, segs: path.fmt }, owner.opts))
+    owner.outbox.record('ev', path.key, path.wire, path.fmt, json)
+  }
+  return t.dispatchEvent(event)
+}
+
+const EVENT_TARGET = {
+  get(t, p) {
+    if (p === 'dispatchEvent') return dispatchShared
+    const v = t[p]
+    return typeof v === 'function' ? v.bind(t) : v
+  },
+}
+
+module.exports = { MAP, SET, CLASS, EVENT_TARGET }

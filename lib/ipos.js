@@ -15,7 +15,7 @@ class IPOS {
   static new(options) {
     const ipos = new IPOS(options)
     const s = ipos[STATE]
-    const link = parentLink()
+    const link = parentLink(options && options.parent)
     if (link === null) return ipos
     return new Promise((resolve) => {
       const timer = setTimeout(() => {

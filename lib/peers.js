@@ -5,6 +5,7 @@
 
 const { childLink } = require('./transport')
 const { iposError } = require('./errors')
+const { debug, linkName } = require('./debug')
 
 class Peers {
   constructor(state) {
@@ -26,6 +27,7 @@ class Peers {
 
   connectParent(link) {
     this.parent = link
+    debug('connecting to parent')
     link.attach(this.onFrameBound, this.onGoneBound)
     link.send(this.hello())
   }
@@ -36,7 +38,18 @@ class Peers {
     if (existing) return existing.ready
     const link = childLink(target)
     link.ready = new Promise((resolve, reject) => this.waiters.set(link, { resolve, reject }))
+    const ms = this.s.opts.joinTimeout
+    if (ms > 0 && ms < Infinity) {
+      // A peer that never answers (no IPOS in it, a stuck channel) must not leave addProcess() pending.
+      const timer = setTimeout(() => {
+        if (!this.waiters.has(link)) return
+        link.detach()
+        this.forget(link, iposError(Error, 'ERR_IPOS_TIMEOUT', `the process did not join within ${ms} ms (joinTimeout): does it call IPOS.new()?`))
+      }, ms)
+      link.ready.then(() => clearTimeout(timer), () => clearTimeout(timer))
+    }
     this.children.set(target, link)
+    debug('adding %s', linkName(link))
     link.attach(this.onFrameBound, this.onGoneBound)
     link.send(this.hello())
     return link.ready
@@ -57,7 +70,9 @@ class Peers {
     const w = this.waiters.get(link)
     if (w) {
       this.waiters.delete(link)
-      w.reject(why || iposError(Error, 'ERR_IPOS_PEER_GONE', 'the process went away before it connected'))
+      w.reject(why || (link.cause
+        ? iposError(Error, 'ERR_IPOS_PEER_GONE', `sending to the process failed: ${link.cause && link.cause.message}`, { cause: link.cause })
+        : iposError(Error, 'ERR_IPOS_PEER_GONE', 'the process went away before it connected')))
     }
     for (const resolve of link.pings.values()) resolve()
     link.pings.clear()
@@ -96,11 +111,13 @@ class Peers {
     link.functions = v.fn
     this.refreshFunctionGate()
     link.state = 'syncing'
+    debug('hello from %s (%s): sending snapshot', linkName(link), v.id)
     link.send(this.s.core.snapshot())
   }
 
   /** The parent's snapshot is applied: ops now go up, and children get the state we now share. */
   synced(link) {
+    debug('snapshot from parent applied')
     this.upstream = link
     link.state = 'synced'
     link.send('{"t":"A"}')
@@ -109,6 +126,7 @@ class Peers {
 
   /** A child acknowledged our snapshot: its addProcess() resolves. */
   onAck(link) {
+    debug('%s joined', linkName(link))
     link.state = 'synced'
     const w = this.waiters.get(link)
     if (w) {

@@ -15,7 +15,7 @@ const META = new WeakMap()
 // Exported before the collection handlers load: they need these helpers, and function
 // declarations are hoisted, so the circular require sees them complete.
 module.exports = { raw, child, fieldProxy, pathOf, snapshot, META }
-const { MAP, SET, CLASS } = require('./collections')
+const { MAP, SET, CLASS, EVENT_TARGET } = require('./collections')
 
 
 /** The raw target behind a proxy, or the value itself. */
@@ -32,6 +32,7 @@ function kindOf(v) {
   if (v instanceof Map) return MAP
   if (v instanceof Set) return SET
   if (classOf(v)) return CLASS
+  if (proto.constructor === EventTarget) return EVENT_TARGET
   return null
 }
 

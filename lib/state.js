@@ -13,9 +13,10 @@ const { iposError, fromCore } = require('./errors')
 const { Outbox } = require('./outbox')
 const { Peers } = require('./peers')
 const { Inbound } = require('./inbound')
+const { debug } = require('./debug')
 
 const STATE = Symbol('ipos.state')
-const DEFAULTS = { syncTimeout: 100, functions: false, maxDepth: 1000, maxFrameBytes: 128 * 1024 * 1024 }
+const DEFAULTS = { syncTimeout: 100, joinTimeout: 30000, functions: false, maxDepth: 1000, maxFrameBytes: 128 * 1024 * 1024 }
 
 /** Per-instance state; kept off the public object so fields can use almost any name. */
 class State {
@@ -33,7 +34,7 @@ class State {
     this.warned = new Set()
     this.decodeCtx = {
       functions: !!this.opts.functions,
-      onUnknownClass: (name) => this.error(iposError(Error, 'ERR_IPOS_UNKNOWN_CLASS', `received an instance of class ${name}, which is not registered in this process: call IPOS.registerClass(${name}) before IPOS.new(); the value was kept as its serialised data`)),
+      onUnknownClass: (name) => this.error(iposError(Error, 'ERR_IPOS_UNKNOWN_CLASS', `Did not recognize type \`${name}\`. Did you register it in the child process? An instance of class ${name} arrived, but ${name} is not registered in this process: call IPOS.registerClass(${name}) before IPOS.new(); the value was kept as its serialised data`)),
     }
     this.outbox = new Outbox(this)
     this.peers = new Peers(this)
@@ -125,6 +126,7 @@ class State {
   }
 
   error(err, link) {
+    debug('error %s: %s', err.code, err.message)
     if (link && err.peer === undefined) err.peer = link.target
     if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', err)
     else if (!this.warned.has(err.code)) {

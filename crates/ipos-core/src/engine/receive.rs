@@ -219,11 +219,17 @@ impl Engine {
         }
         let confirmed = self.confirmed.get_or_insert_with(|| self.fields.clone());
         apply_batch_in(confirmed, &ops, &mut self.scratch)?;
-        let patch = if ops.is_empty() {
+        let mut patch = if ops.is_empty() {
             Vec::new()
         } else {
             self.rebase()
         };
+        // A state diff carries no events: the batch's dispatches follow the patch.
+        patch.extend(
+            ops.iter()
+                .filter(|o| matches!(o, Op::Dispatch { .. }))
+                .cloned(),
+        );
         self.seq = q;
         Ok(Received {
             verdict: q_verdict(o, r#","apply":"patch""#, Some(&patch)),
