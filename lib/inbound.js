@@ -40,7 +40,7 @@ class Inbound {
     const peers = s.peers
     switch (v.k) {
       case 'h': return peers.onHello(link, v)
-      case 's': return this.applySnapshot(link, JSON.parse(d).f, isPlain(d))
+      case 's': return this.applySnapshot(link, v.ops ? null : JSON.parse(d).f, isPlain(d), v.ops)
       case 'A': return peers.onAck(link)
       case 'b':
         if (v.up) {
@@ -64,9 +64,7 @@ class Inbound {
         return
       case 'p': return peers.onPing(link, v.i)
       case 'P': return peers.onPong(link, v.i)
-      case 'g':
-        link.detach()
-        return peers.drop(link)
+      case 'g': return peers.onGoodbye(link)
       case 'N': return peers.onNack(link, v)
     }
   }
@@ -80,19 +78,24 @@ class Inbound {
     const s = this.s
     this.inbox = []
     const parsing = s.core.parseSnapshotAsync(d)
+    // A process that already holds state gets a patch from the core instead (see applySnapshot).
     let f = null
-    try {
-      f = JSON.parse(d).f
-    } catch {}
+    if (s.fields.size === 0) {
+      try {
+        f = JSON.parse(d).f
+      } catch {}
+    }
     parsing.then((token) => {
       if (s.closed) return
       s.outbox.flush()
+      let v
       try {
-        s.core.installSnapshot(token, true)
+        v = JSON.parse(s.core.installSnapshot(token, true)[0])
       } catch (e) {
         return s.error(fromCore(e), link)
       }
-      this.applySnapshot(link, f, isPlain(d))
+      if (!v.ops && f === null) f = JSON.parse(d).f
+      this.applySnapshot(link, f, isPlain(d), v.ops)
     }, (e) => {
       const err = fromCore(e)
       link.send(nack(err))
@@ -111,25 +114,35 @@ class Inbound {
     })
   }
 
-  /** Replaces the live fields with a snapshot the core accepted (`f`: parsed, not decoded). */
-  applySnapshot(link, f, plain) {
+  /**
+   * Takes in a snapshot the core accepted: `f` (parsed, not decoded) replaces the live fields of a
+   * process that held none; a process that held state (re-added, resynced) gets `patch` from the
+   * core instead and is patched in place, so held references stay valid where the object survives.
+   */
+  applySnapshot(link, f, plain, patch) {
     const s = this.s
-    const events = []
-    const emit = s.emitter.listenerCount('change') > 0
-    const seen = new Set()
-    for (const [key, value] of f) {
-      seen.add(key)
-      s.fields.set(key, plain ? value : s.decode(value))
-      if (emit) events.push({ key, path: [], kind: 'create', local: false })
-    }
-    for (const key of [...s.fields.keys()]) {
-      if (!seen.has(key)) {
-        s.fields.delete(key)
-        if (emit) events.push({ key, path: [], kind: 'remove', local: false })
+    const again = s.joined
+    if (patch) this.applyRemote(patch, link)
+    else {
+      const events = []
+      const emit = s.emitter.listenerCount('change') > 0
+      const seen = new Set()
+      for (const [key, value] of f) {
+        seen.add(key)
+        s.fields.set(key, plain ? value : s.decode(value))
+        if (emit) events.push({ key, path: [], kind: 'create', local: false })
       }
+      for (const key of [...s.fields.keys()]) {
+        if (!seen.has(key)) {
+          s.fields.delete(key)
+          if (emit) events.push({ key, path: [], kind: 'remove', local: false })
+        }
+      }
+      for (const ev of events) s.emitter.emit('change', ev)
     }
+    s.joined = true
     s.peers.synced(link)
-    for (const ev of events) s.emitter.emit('change', ev)
+    if (again) s.emitter.emit('resync', { peer: link.target })
     s.ready()
   }
 

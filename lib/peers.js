@@ -66,6 +66,10 @@ class Peers {
 
   forget(link, why) {
     if (this.children.get(link.target) === link) this.children.delete(link.target)
+    if (link.state === 'synced') {
+      link.state = 'new'
+      this.s.emitter.emit('peerLeft', { peer: link.target, role: 'child', reason: why ? why.code : 'gone' })
+    }
     this.refreshFunctionGate()
     const w = this.waiters.get(link)
     if (w) {
@@ -78,29 +82,49 @@ class Peers {
     link.pings.clear()
   }
 
+  /**
+   * A peer said goodbye. A parent that did may connect this process again (re-adding it after
+   * `removeProcess()`, or from a new instance after `close()`): the link stays parked, hearing
+   * only a new hello and keeping nothing alive, and this process is the root of what is left.
+   */
+  onGoodbye(link) {
+    if (link === this.parent && link.park) {
+      link.park()
+      link.state = 'new'
+      this.left(link, 'goodbye')
+      return
+    }
+    link.detach()
+    this.drop(link)
+  }
+
   /** A channel closed or a peer said goodbye. */
   drop(link) {
     if (link === this.parent) {
       this.parent = null
-      this.refreshFunctionGate()
-      const wasSynced = this.upstream !== null
-      this.upstream = null
-      for (const resolve of link.pings.values()) resolve()
-      link.pings.clear()
-      if (wasSynced) {
-        // Our parent is gone: we are the root of what is left. Pending ops we already show here
-        // become sequenced, so our children get them too.
-        for (const f of this.s.core.becomeRoot()) this.sendDown(f)
-      }
-      return
-    }
-    this.forget(link)
+      this.left(link, 'gone')
+    } else this.forget(link)
+  }
+
+  /** The parent left: this process becomes the root of what is left. */
+  left(link, reason) {
+    this.refreshFunctionGate()
+    const wasSynced = this.upstream !== null
+    this.upstream = null
+    for (const resolve of link.pings.values()) resolve()
+    link.pings.clear()
+    if (!wasSynced) return
+    // We are the root of what is left. Pending ops we already show here become sequenced, so
+    // our children get them too.
+    for (const f of this.s.core.becomeRoot()) this.sendDown(f)
+    this.s.emitter.emit('peerLeft', { peer: link.target, role: 'parent', reason })
   }
 
   // ---- handshake -----------------------------------------------------------------------------
 
   onHello(link, v) {
     if (link.isParent) {
+      if (link.parked) link.unpark()
       link.functions = v.fn
       this.refreshFunctionGate()
       if (this.upstream === null) link.send(this.hello())
@@ -122,6 +146,7 @@ class Peers {
     link.state = 'synced'
     link.send('{"t":"A"}')
     for (const c of this.children.values()) if (c.state !== 'new') c.send(this.s.core.snapshot())
+    this.s.emitter.emit('peer', { peer: link.target, role: 'parent' })
   }
 
   /** A child acknowledged our snapshot: its addProcess() resolves. */
@@ -133,6 +158,7 @@ class Peers {
       this.waiters.delete(link)
       w.resolve()
     }
+    this.s.emitter.emit('peer', { peer: link.target, role: 'child' })
   }
 
   /** A child refused our snapshot: it is not connected, and addProcess() says why. */

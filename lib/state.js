@@ -30,6 +30,7 @@ class State {
     this.fields = new Map()
     this.emitter = new EventEmitter()
     this.closed = false
+    this.joined = false // a parent's state was applied here at least once
     this.readyResolve = null
     this.warned = new Set()
     this.decodeCtx = {

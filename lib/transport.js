@@ -144,6 +144,22 @@ class ParentProcessLink extends Link {
     process.removeListener('disconnect', this._onGone)
     process.removeListener('message', keepAlive)
   }
+
+  /**
+   * The parent said goodbye: keep hearing ipos frames (a new hello) but nothing else, so the
+   * channel no longer keeps this process alive.
+   */
+  park() {
+    this.parked = true
+    process.removeListener('disconnect', this._onGone)
+    process.removeListener('message', keepAlive)
+  }
+
+  unpark() {
+    this.parked = false
+    process.on('disconnect', this._onGone)
+    process.on('message', keepAlive)
+  }
 }
 
 /** A BroadcastChannel link between a thread and a worker thread it started (either side). */

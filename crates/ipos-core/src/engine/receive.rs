@@ -6,6 +6,7 @@ use std::fmt::Write;
 use super::{Engine, Limits, Received};
 use crate::codec::read::Reader;
 use crate::codec::{read_within, write_str};
+use crate::diff::fields_patch;
 use crate::error::{self, CoreError};
 use crate::frame::{check_nack_code, check_origin, need, q_elided, q_frame, Frame, Raw};
 use crate::op::{encode_ops, read_ops, Op};
@@ -106,12 +107,22 @@ impl Engine {
                 "a snapshot only comes from the parent",
             ));
         }
+        // A process that already shows state (re-added, or resynced) patches it in place, so
+        // references user code holds stay valid where the object survives.
+        let verdict = if self.fields.is_empty() {
+            String::from(r#"{"k":"s"}"#)
+        } else {
+            let mut v = String::from(r#"{"k":"s","ops":"#);
+            encode_ops(&fields_patch(&self.fields, &snap.fields), &mut v);
+            v.push('}');
+            v
+        };
         self.fields = snap.fields;
         self.seq = snap.q;
         self.pending.clear();
         self.confirmed = None;
         self.root = false;
-        Ok(Received::verdict(r#"{"k":"s"}"#))
+        Ok(Received::verdict(verdict))
     }
 
     fn on_batch(&mut self, f: &Frame, from_parent: bool) -> Result<Received, CoreError> {

@@ -1,0 +1,102 @@
+'use strict'
+// Self-healing membership: re-adding a removed child, reconnecting from a new instance after
+// close(), membership events, and resync in place (held references stay valid).
+const { test } = require('node:test')
+const assert = require('node:assert')
+const { spawnPeer, until, IPOS } = require('./helpers')
+
+async function connected(ipos, opts) {
+  const p = spawnPeer(opts)
+  await p.up
+  await ipos.addProcess(p.child)
+  return p
+}
+
+const state = (p) => p.call('return JSON.stringify(raw(ipos.o))')
+
+test('a removed child added again resyncs in place, sees what changed while away, and writes again', async () => {
+  const ipos = IPOS.new()
+  ipos.create('o', { a: 1, list: [], keep: { n: 1 } })
+  const p = await connected(ipos)
+  try {
+    await p.call("globalThis.held = ipos.o.keep; globalThis.resyncs = 0; ipos.on('resync', () => resyncs++); return true")
+    assert.strictEqual(ipos.removeProcess(p.child), true)
+    ipos.o.a = 2
+    ipos.o.list.push('while away')
+    ipos.o.keep.n = 2
+    await ipos.flush()
+    assert.strictEqual(await state(p), '{"a":1,"list":[],"keep":{"n":1}}', 'a removed child gets nothing')
+    await ipos.addProcess(p.child)
+    assert.strictEqual(await state(p), '{"a":2,"list":["while away"],"keep":{"n":2}}')
+    assert.deepStrictEqual(await p.call('return [held === ipos.o.keep, held.n, resyncs]'), [true, 2, 1])
+    await p.call("ipos.o.list.push('from child'); await ipos.flush()")
+    assert.deepStrictEqual(ipos.o.list, ['while away', 'from child'])
+  } finally {
+    ipos.close()
+    p.kill()
+  }
+})
+
+test('a child whose parent closed is connected again from a new instance', async () => {
+  const first = IPOS.new()
+  first.create('o', { v: 1 })
+  const p = await connected(first)
+  try {
+    first.close()
+    const second = IPOS.new()
+    second.create('o', { v: 2, fresh: true })
+    await until(async () => (await p.call('return ipos.has("o")')), 2000, 'child keeps its state')
+    await second.addProcess(p.child)
+    assert.strictEqual(await state(p), '{"v":2,"fresh":true}')
+    await p.call('ipos.o.v = 3; await ipos.flush()')
+    assert.strictEqual(second.o.v, 3)
+    second.close()
+  } finally {
+    p.kill()
+  }
+})
+
+test('the child may be re-added while it writes: every write after the join reaches the parent once', async () => {
+  const ipos = IPOS.new()
+  ipos.create('o', { list: [] })
+  const p = await connected(ipos)
+  try {
+    ipos.removeProcess(p.child)
+    // The child keeps writing, as the root of its own tree now; then it is added back.
+    await p.call("globalThis.timer = setInterval(() => ipos.o.list.push('c' + Date.now()), 2); return true")
+    await new Promise((r) => setTimeout(r, 30))
+    await ipos.addProcess(p.child)
+    await new Promise((r) => setTimeout(r, 60))
+    await p.call('clearInterval(timer); await ipos.flush()')
+    await ipos.flush()
+    const child = JSON.parse(await state(p)).list
+    assert.deepStrictEqual([...ipos.o.list], child, 'parent and child agree')
+    assert.ok(child.length > 0, 'writes made after the join arrived')
+    assert.strictEqual(new Set(child).size, child.length, 'each exactly once')
+  } finally {
+    ipos.close()
+    p.kill()
+  }
+})
+
+test("'peer' and 'peerLeft' tell membership on both sides", async () => {
+  const ipos = IPOS.new()
+  ipos.create('o', {})
+  const seen = []
+  ipos.on('peer', (e) => seen.push(['peer', e.role, e.peer === p.child]))
+  ipos.on('peerLeft', (e) => seen.push(['peerLeft', e.role, e.peer === p.child]))
+  const p = spawnPeer({ noInit: true })
+  await p.up
+  const joining = p.call("globalThis.ev = []; const i = await IPOS.new({ syncTimeout: 5000 }); setIpos(i); i.on('peer', (e) => ev.push(['peer', e.role])); i.on('peerLeft', (e) => ev.push(['peerLeft', e.role, e.reason])); return true")
+  await ipos.addProcess(p.child)
+  await joining
+  ipos.removeProcess(p.child)
+  await until(async () => (await p.call('return ev.length')) >= 1, 2000, 'child saw its parent leave')
+  assert.deepStrictEqual(seen, [['peer', 'child', true], ['peerLeft', 'child', true]])
+  assert.deepStrictEqual(await p.call('return ev'), [['peerLeft', 'parent', 'goodbye']])
+  await ipos.addProcess(p.child)
+  await until(async () => (await p.call('return ev.length')) >= 2, 2000, 'child saw its parent again')
+  assert.deepStrictEqual((await p.call('return ev'))[1], ['peer', 'parent'])
+  ipos.close()
+  p.kill()
+})
