@@ -51,7 +51,7 @@ declare namespace IPOS {
     | 'ERR_IPOS_PEER_GONE' | 'ERR_IPOS_UNKNOWN_CLASS' | 'ERR_IPOS_CONFLICT' | 'ERR_IPOS_APPLY'
     | 'ERR_IPOS_BAD_FRAME' | 'ERR_IPOS_VERSION' | 'ERR_IPOS_FRAME_TOO_LARGE' | 'ERR_IPOS_BAD_VALUE'
     | 'ERR_IPOS_FUNCTIONS_DISABLED' | 'ERR_IPOS_BAD_PATH' | 'ERR_IPOS_UNKNOWN_FIELD'
-    | 'ERR_IPOS_BAD_SEQUENCE' | 'ERR_IPOS_INTERNAL'
+    | 'ERR_IPOS_BAD_SEQUENCE' | 'ERR_IPOS_INTERNAL' | 'ERR_IPOS_NATIVE'
 
   /** The methods every instance has; field names that collide are reachable with `get()`. */
   interface Methods<F extends Record<string, any>> {

@@ -5,7 +5,7 @@
 
 const { EventEmitter } = require('events')
 const crypto = require('crypto')
-const { Core } = require('../native')
+const { Core } = require('./native')
 const codec = require('./codec')
 const { applyOps } = require('./apply')
 const { resetOps } = require('./reset')

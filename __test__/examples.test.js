@@ -1,0 +1,35 @@
+'use strict'
+// The cluster and worker_threads examples run as `npm run example:cluster` / `example:threads`
+// would run them, and print what the primary (main thread) saw come back from its workers.
+const { test } = require('node:test')
+const assert = require('node:assert')
+const path = require('path')
+const { execFileSync } = require('child_process')
+
+const EXAMPLES = path.join(__dirname, '..', 'example')
+const PKG = require('../package.json')
+
+function example(script) {
+  const file = /^node (\S+)$/.exec(PKG.scripts[script])[1]
+  return execFileSync(process.execPath, [path.join(EXAMPLES, '..', file)], { encoding: 'utf8', timeout: 30000 })
+}
+
+test('npm run example:cluster: two workers take their share of the jobs and the primary sees every result', () => {
+  assert.strictEqual(example('example:cluster'), [
+    'a.png: resized at quality 80 by worker 1',
+    'b.png: resized at quality 80 by worker 2',
+    'c.png: resized at quality 80 by worker 1',
+    'd.png: resized at quality 80 by worker 2',
+    'e.png: resized at quality 80 by worker 1',
+    'primary sees 5 results from 2 workers',
+    '',
+  ].join('\n'))
+})
+
+test('npm run example:threads: the worker thread answers the task through shared state', () => {
+  assert.strictEqual(example('example:threads'), [
+    'main sees primes: 2 3 5 7 11 13 17 19 23 29 31 37 41 43 47',
+    'main sees task: { primesBelow: 50, done: true }',
+    '',
+  ].join('\n'))
+})
