@@ -16,6 +16,8 @@ declare namespace IPOS {
     maxFrameBytes?: number
     /** Deepest nesting of a shared value (default 1000). */
     maxDepth?: number
+    /** Longest shared array (default 10,000,000); a change that would grow one further is refused. */
+    maxArrayLength?: number
   }
 
   /** Anything `addProcess` can connect: a child process with an 'ipc' channel, a cluster worker, a worker thread. */
@@ -51,7 +53,7 @@ declare namespace IPOS {
     | 'ERR_IPOS_PEER_GONE' | 'ERR_IPOS_UNKNOWN_CLASS' | 'ERR_IPOS_CONFLICT' | 'ERR_IPOS_APPLY'
     | 'ERR_IPOS_BAD_FRAME' | 'ERR_IPOS_VERSION' | 'ERR_IPOS_FRAME_TOO_LARGE' | 'ERR_IPOS_BAD_VALUE'
     | 'ERR_IPOS_FUNCTIONS_DISABLED' | 'ERR_IPOS_BAD_PATH' | 'ERR_IPOS_UNKNOWN_FIELD'
-    | 'ERR_IPOS_BAD_SEQUENCE' | 'ERR_IPOS_INTERNAL'
+    | 'ERR_IPOS_BAD_SEQUENCE' | 'ERR_IPOS_INTERNAL' | 'ERR_IPOS_LIMIT'
 
   /** The methods every instance has; field names that collide are reachable with `get()`. */
   interface Methods<F extends Record<string, any>> {

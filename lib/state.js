@@ -15,7 +15,9 @@ const { iposError, fromCore } = require('./errors')
 const STATE = Symbol('ipos.state')
 /** Snapshots at least this big are read by the core off the JS thread. */
 const ASYNC_SNAPSHOT_BYTES = 256 * 1024
-const DEFAULTS = { syncTimeout: 100, functions: false, maxDepth: 1000, maxFrameBytes: 128 * 1024 * 1024 }
+const DEFAULTS = { syncTimeout: 100, functions: false, maxDepth: 1000, maxFrameBytes: 128 * 1024 * 1024, maxArrayLength: 10000000 }
+/** Holes one batch may make in all (the core's `MAX_GAP`): a batch that would pass it is split. */
+const MAX_HOLES = 100000
 
 /** Per-instance state; kept off the public object so fields can use almost any name. */
 class State {
@@ -23,7 +25,7 @@ class State {
     this.api = api
     this.opts = { ...DEFAULTS, ...options }
     this.functionsWanted = !!this.opts.functions
-    this.core = new Core({ maxFrameBytes: this.opts.maxFrameBytes, maxDepth: this.opts.maxDepth, functions: !!this.opts.functions })
+    this.core = new Core({ maxFrameBytes: this.opts.maxFrameBytes, maxDepth: this.opts.maxDepth, functions: !!this.opts.functions, maxArrayLength: this.opts.maxArrayLength })
     this.origin = crypto.randomBytes(8).toString('hex')
     this.core.setOrigin(this.origin)
     this.fields = new Map()
@@ -42,6 +44,7 @@ class State {
     this.warned = new Set()
     this.lastKey = null
     this.run = null
+    this.holes = 0 // holes the buffered batch makes (see `makeHoles`)
     this.lastKeyJson = ''
     this.decodeCtx = {
       functions: !!this.opts.functions,
@@ -102,20 +105,31 @@ class State {
   }
 
   /**
-   * Buffers `t.push(x)` at index `i`. Pushes that follow each other onto the same array extend
-   * one splice op: still one intent (append these), with one op to parse, apply and relay.
+   * Buffers `t.push(x)` as an append (`a`): the root puts it at its array's end, wherever that is
+   * by then, so concurrent writers keep their own order. Pushes that follow each other onto the
+   * same array extend one op: still one intent, with one op to parse, apply and relay.
    */
-  recordPush(t, path, i, json) {
+  recordPush(t, path, json) {
     const run = this.run
-    if (run !== null && run.t === t && run.end === i && this.buffer[this.buffer.length - 1] === run) {
+    if (run !== null && run.t === t && this.buffer[this.buffer.length - 1] === run) {
       run.items.push(json)
-      run.end++
-      this.eventFor('p', path.key, path.fmt)
+      this.eventFor('a', path.key, path.fmt)
       return
     }
     const wire = path.wire.length === 0 ? '[]' : JSON.stringify(path.wire)
-    this.run = { t, end: i + 1, head: `["p",${this.keyJson(path.key)},${wire},${i},0,[`, items: [json] }
-    this.recordOp(this.run, 'p', path.key, path.fmt)
+    this.run = { t, head: `["a",${this.keyJson(path.key)},${wire},[`, items: [json] }
+    this.recordOp(this.run, 'a', path.key, path.fmt)
+  }
+
+  /**
+   * Called before a write makes `n` holes: a batch may make at most MAX_HOLES in all (every
+   * receiver charges them to a fixed allowance per frame), so the buffered ops leave first when
+   * this write would pass it. One write alone never does (an index or length reaches at most
+   * 100,000 past the end).
+   */
+  makeHoles(n) {
+    if (this.holes + n > MAX_HOLES) this.flushNow()
+    this.holes += n
   }
 
   eventFor(code, key, fmt, kind, last) {
@@ -133,6 +147,7 @@ class State {
       if (typeof buf[i] !== 'string') buf[i] = `${buf[i].head}${buf[i].items.join(',')}]]`
     }
     this.run = null
+    this.holes = 0
     const batch = `[${buf.join(',')}]`
     const events = this.events
     const assign = this.bufferHasAssign
