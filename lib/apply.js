@@ -7,7 +7,7 @@ const { TAG, resolveKeyRef, classOf } = require('./codec')
 
 const KIND = {
   c: 'create', x: 'remove', s: 'set', d: 'delete', p: 'splice', a: 'splice', u: 'splice', ms: 'mapSet', md: 'mapDelete',
-  sa: 'setAdd', sd: 'setDelete', cl: 'clear', r: 'reset',
+  sa: 'setAdd', sd: 'setDelete', cl: 'clear', r: 'reset', ev: 'dispatch',
 }
 
 function nth(set, i) {
@@ -138,10 +138,25 @@ function applyOp(fields, op, ctx, emit) {
     case 'cl':
       cur.clear()
       break
+    case 'ev': {
+      const ev = toEvent(ctx.decode(op[3]))
+      if (ev !== null) cur.dispatchEvent(ev)
+      break
+    }
     default:
       throw new TypeError(`unknown op ${code}`)
   }
   if (emit) emit(key, js, KIND[code])
+}
+
+/**
+ * The event to dispatch for a shared `dispatchEvent`: a registered event class arrives rebuilt;
+ * an `Event` or `CustomEvent` travels as `{ type, detail? }` and is rebuilt here.
+ */
+function toEvent(v) {
+  if (v instanceof Event) return v
+  if (v === null || typeof v !== 'object' || typeof v.type !== 'string') return null
+  return 'detail' in v ? new CustomEvent(v.type, { detail: v.detail }) : new Event(v.type)
 }
 
 module.exports = { applyOps, KIND }

@@ -15,6 +15,8 @@ const TYPED = {
 
 /** proxy -> target, filled by proxy.js: encoding reads the raw objects, never through traps. */
 const RAW = new WeakMap()
+/** On an encoded class value: the sender's own instance, kept by the sender instead of a copy. */
+const ORIGINAL = Symbol('ipos.original')
 
 /** Registered classes, by constructor and by name: `{ ctor, name, serialize, deserialize }`. */
 const classes = { byCtor: new Map(), byName: new Map() }
@@ -209,12 +211,26 @@ function encObject(v, opts, seen, depth) {
     return { [TAG]: 'C', v: [reg.name, enc(data, opts, seen, depth)] }
   }
   if (proto.constructor === EventTarget) return { [TAG]: 'E' }
+  const own = typeof v.serialize === 'function' ? 'serialize' : typeof v.stringify === 'function' ? 'stringify' : null
+  if (own !== null && !(v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef || v instanceof Promise)) {
+    // A class the sender never registered but whose instances can serialise themselves: as the
+    // original README shows, only the processes that rebuild instances must register the class.
+    // The sender keeps its own instance (see decodeCopy); it is shared as a value, not tracked.
+    const name = (proto.constructor && proto.constructor.name) || 'anonymous class'
+    let data
+    try { data = v[own]() } catch (e) {
+      return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', `serialising class ${name} failed: ${e && e.message}`)
+    }
+    const out = { [TAG]: 'C', v: [name, enc(data, opts, seen, depth)] }
+    Object.defineProperty(out, ORIGINAL, { value: v })
+    return out
+  }
   if (v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef) {
     return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', `a ${proto.constructor.name} cannot be shared (its entries are not enumerable)`)
   }
   if (v instanceof Promise) return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', 'a Promise cannot be shared; share its result instead')
   const name = (proto.constructor && proto.constructor.name) || 'anonymous class'
-  return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', `an instance of unregistered class ${name} cannot be shared; call IPOS.registerClass(${name}) in every process first`)
+  return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', `Class: \`${name}\` must have methods to serialize and deserialize objects. (\`.stringify()\`, \`.serialize()\`): an instance of ${name} cannot be shared; give it a serialize() method and a static from(), or call IPOS.registerClass(${name}, serialize, deserialize) in every process first`)
 }
 
 function encArray(v, opts, seen, depth) {
@@ -382,6 +398,7 @@ function decodeCopy(v, ctx) {
   const tag = v[TAG]
   if (tag === undefined) return copyProps(v, ctx)
   if (tag === 'o') return copyProps(v.v, ctx)
+  if (tag === 'C' && v[ORIGINAL] !== undefined) return v[ORIGINAL]
   // Tag payloads are small or rebuilt anyway; the in-place decoder is fine on a structured copy.
   return decodeTag(tag, structuredClone(v.v), ctx)
 }

@@ -15,7 +15,7 @@ class IPOS {
   static new(options) {
     const ipos = new IPOS(options)
     const s = ipos[STATE]
-    const link = parentLink()
+    const link = parentLink(options && options.parent)
     if (link === null) return ipos
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -26,7 +26,7 @@ class IPOS {
         clearTimeout(timer)
         resolve(ipos)
       }
-      s.connectParent(link)
+      s.peers.connectParent(link)
     })
   }
 
@@ -46,11 +46,11 @@ class IPOS {
   }
 
   addProcess(target) {
-    return this[STATE].addChild(target)
+    return this[STATE].peers.addChild(target)
   }
 
   removeProcess(target) {
-    return this[STATE].removeChild(target)
+    return this[STATE].peers.removeChild(target)
   }
 
   create(key, value) {

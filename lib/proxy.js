@@ -7,9 +7,16 @@
 
 const { RAW, RESERVED, encode, encodeKeyRef, classOf } = require('./codec')
 const { iposError } = require('./errors')
+const { writeOp } = require('./ops')
 
 /** target -> { owner, parent, seg, field, proxy }. `parent === null` marks a field's root value. */
 const META = new WeakMap()
+
+// Exported before the collection handlers load: they need these helpers, and function
+// declarations are hoisted, so the circular require sees them complete.
+module.exports = { raw, child, fieldProxy, pathOf, snapshot, META }
+const { MAP, SET, CLASS, EVENT_TARGET } = require('./collections')
+
 
 /** The raw target behind a proxy, or the value itself. */
 function raw(v) {
@@ -25,6 +32,7 @@ function kindOf(v) {
   if (v instanceof Map) return MAP
   if (v instanceof Set) return SET
   if (classOf(v)) return CLASS
+  if (proto.constructor === EventTarget) return EVENT_TARGET
   return null
 }
 
@@ -154,14 +162,14 @@ const OBJECT = {
     else [json, stored] = snapshot(owner, v, path.key, path.fmt.concat(p))
     t[p] = stored
     const wire = path.wire.length === 0 ? `[${JSON.stringify(p)}]` : JSON.stringify(path.wire.concat(p))
-    owner.recordOp(`["s",${owner.keyJson(path.key)},${wire},${json}]`, 's', path.key, path.fmt, undefined, p)
+    owner.outbox.add(writeOp('s', owner.outbox.keyJson(path.key), wire, json), 's', path.key, path.fmt, undefined, p)
     return true
   },
   deleteProperty(t, p) {
     if (!Object.prototype.hasOwnProperty.call(t, p)) return true
     const path = typeof p === 'symbol' ? null : pathOf(t)
     delete t[p]
-    if (path !== null) path.owner.record('d', path.key, path.wire.concat(p), path.fmt.concat(p))
+    if (path !== null) path.owner.outbox.record('d', path.key, path.wire.concat(p), path.fmt.concat(p))
     return true
   },
 }
@@ -194,8 +202,8 @@ function spliceArray(t, start, deleteCount, items, end) {
     stored[i] = s
   }
   const removed = bigSplice(t, start, deleteCount, stored)
-  if (end !== undefined) owner.record(end, path.key, path.wire, path.fmt, `[${jsons.join(',')}]`)
-  else owner.record('p', path.key, path.wire, path.fmt, `${start},${deleteCount},[${jsons.join(',')}]`)
+  if (end !== undefined) owner.outbox.record(end, path.key, path.wire, path.fmt, `[${jsons.join(',')}]`)
+  else owner.outbox.record('p', path.key, path.wire, path.fmt, `${start},${deleteCount},[${jsons.join(',')}]`)
   return removed
 }
 
@@ -225,7 +233,7 @@ function reordered(t) {
   const path = pathOf(t)
   if (path === null) return
   const enc = encode(t, { key: path.key, segs: path.fmt }, path.owner.opts)
-  path.owner.record('r', path.key, path.wire, path.fmt, JSON.stringify(enc), 'reorder')
+  path.owner.outbox.record('r', path.key, path.wire, path.fmt, JSON.stringify(enc), 'reorder')
 }
 
 /** `push(x)`, the most common write of all, without the general splice's arrays. */
@@ -238,7 +246,7 @@ function pushOne(t, item) {
   const enc = encode(item, { key: path.key, segs: path.fmt, last: i }, owner.opts)
   const json = JSON.stringify(enc)
   t.push(typeof item === 'object' && item !== null ? owner.decodeCopy(enc) : item)
-  owner.recordPush(t, path, json)
+  owner.outbox.push(t, path, json)
   return t.length
 }
 
@@ -331,10 +339,10 @@ const ARRAY = {
       if (n === t.length) return true
       if (n > t.length) {
         checkLength(owner, path, n)
-        owner.makeHoles(n - t.length)
+        owner.outbox.makeHoles(n - t.length)
       }
       t.length = n
-      owner.record('s', path.key, path.wire.concat('length'), path.fmt.concat('length'), String(n))
+      owner.outbox.record('s', path.key, path.wire.concat('length'), path.fmt.concat('length'), String(n))
       return true
     }
     const i = Number(p)
@@ -343,214 +351,17 @@ const ARRAY = {
     const [json, stored] = snapshot(owner, v, path.key, segs)
     if (i >= t.length) {
       checkLength(owner, path, i + 1)
-      owner.makeHoles(i - t.length)
+      owner.outbox.makeHoles(i - t.length)
     }
     t[i] = stored
-    owner.record('s', path.key, path.wire.concat(i), segs, json)
+    owner.outbox.record('s', path.key, path.wire.concat(i), segs, json)
     return true
   },
   deleteProperty(t, p) {
     if (!Object.prototype.hasOwnProperty.call(t, p)) return true
     const path = typeof p === 'string' && INDEX.test(p) ? pathOf(t) : null
     delete t[p]
-    if (path !== null) path.owner.record('d', path.key, path.wire.concat(Number(p)), path.fmt.concat(Number(p)))
+    if (path !== null) path.owner.outbox.record('d', path.key, path.wire.concat(Number(p)), path.fmt.concat(Number(p)))
     return true
   },
 }
-
-// ---- Maps -------------------------------------------------------------------------------------
-
-function keyRefJson(owner, t, k) {
-  return JSON.stringify(encodeKeyRef(t, k, owner.opts))
-}
-
-function* mapEntries(t, proxyValues) {
-  const owner = META.get(t).owner
-  for (const [k, v] of t) yield [k, proxyValues ? child(owner, t, k, v) : v]
-}
-
-const MAP_METHODS = {
-  get(k) {
-    const t = raw(this)
-    k = raw(k)
-    return child(META.get(t).owner, t, k, t.get(k))
-  },
-  has(k) {
-    return raw(this).has(raw(k))
-  },
-  set(k, v) {
-    const t = raw(this)
-    k = raw(k)
-    const path = pathOf(t)
-    if (path === null) {
-      t.set(k, v)
-      return this
-    }
-    const owner = path.owner
-    const segs = path.fmt.concat({ get: k })
-    let kj
-    if (typeof k === 'object' && k !== null && !t.has(k)) {
-      // A new object key travels whole; the key object itself stays the key here (identity).
-      kj = JSON.stringify(encode(k, { key: path.key, segs }, owner.opts))
-    } else {
-      kj = keyRefJson(owner, t, k)
-      if (kj === undefined) throw iposError(TypeError, 'ERR_IPOS_UNSHAREABLE', `a function or symbol cannot be a shared Map key at \`${owner.where(path.key, path.fmt)}\``)
-    }
-    const [json, stored] = snapshot(owner, v, path.key, segs)
-    t.set(k, stored)
-    owner.record('ms', path.key, path.wire, segs, `${kj},${json}`)
-    return this
-  },
-  delete(k) {
-    const t = raw(this)
-    k = raw(k)
-    if (!t.has(k)) return false
-    const path = pathOf(t)
-    const kj = path === null ? null : keyRefJson(path.owner, t, k)
-    t.delete(k)
-    if (path !== null) path.owner.record('md', path.key, path.wire, path.fmt.concat({ get: k }), kj)
-    return true
-  },
-  clear() {
-    const t = raw(this)
-    if (t.size === 0) return
-    const path = pathOf(t)
-    t.clear()
-    if (path !== null) path.owner.record('cl', path.key, path.wire, path.fmt)
-  },
-  forEach(fn, thisArg) {
-    for (const [k, v] of mapEntries(raw(this), true)) fn.call(thisArg, v, k, this)
-  },
-  keys() {
-    return raw(this).keys()
-  },
-  *values() {
-    for (const e of mapEntries(raw(this), true)) yield e[1]
-  },
-  entries() {
-    return mapEntries(raw(this), true)
-  },
-  [Symbol.iterator]() {
-    return mapEntries(raw(this), true)
-  },
-}
-
-const MAP = {
-  get(t, p) {
-    if (p === 'size') return t.size
-    if (Object.prototype.hasOwnProperty.call(MAP_METHODS, p)) return MAP_METHODS[p]
-    const v = t[p]
-    return typeof v === 'function' ? v.bind(t) : v
-  },
-}
-
-// ---- Sets -------------------------------------------------------------------------------------
-
-function* setValues(t) {
-  const owner = META.get(t).owner
-  for (const x of t) yield child(owner, t, null, x)
-}
-
-const SET_METHODS = {
-  has(v) {
-    return raw(this).has(raw(v))
-  },
-  add(v) {
-    const t = raw(this)
-    v = raw(v)
-    if (t.has(v)) return this
-    const path = pathOf(t)
-    if (path === null) {
-      t.add(v)
-      return this
-    }
-    const [json, stored] = snapshot(path.owner, v, path.key, path.fmt.concat({ member: t.size }))
-    t.add(stored)
-    path.owner.record('sa', path.key, path.wire, path.fmt, json)
-    return this
-  },
-  delete(v) {
-    const t = raw(this)
-    v = raw(v)
-    if (!t.has(v)) return false
-    const path = pathOf(t)
-    const ref = path === null ? null : keyRefJson(path.owner, t, v)
-    t.delete(v)
-    if (path !== null) path.owner.record('sd', path.key, path.wire, path.fmt, ref)
-    return true
-  },
-  clear() {
-    const t = raw(this)
-    if (t.size === 0) return
-    const path = pathOf(t)
-    t.clear()
-    if (path !== null) path.owner.record('cl', path.key, path.wire, path.fmt)
-  },
-  forEach(fn, thisArg) {
-    for (const x of setValues(raw(this))) fn.call(thisArg, x, x, this)
-  },
-  values() {
-    return setValues(raw(this))
-  },
-  keys() {
-    return setValues(raw(this))
-  },
-  *entries() {
-    for (const x of setValues(raw(this))) yield [x, x]
-  },
-  [Symbol.iterator]() {
-    return setValues(raw(this))
-  },
-}
-
-const SET = {
-  get(t, p) {
-    if (p === 'size') return t.size
-    if (Object.prototype.hasOwnProperty.call(SET_METHODS, p)) return SET_METHODS[p]
-    const v = t[p]
-    return typeof v === 'function' ? v.bind(t) : v
-  },
-}
-
-// ---- registered class instances ----------------------------------------------------------------
-// An instance travels as its serialised form, so any change (a method call, a property write) is
-// shipped as the re-serialised instance; the core turns that into a replacement only if it changed.
-
-const METHOD_WRAPPERS = new WeakMap()
-
-function reserialised(t) {
-  const path = pathOf(t)
-  if (path === null) return
-  const enc = encode(t, { key: path.key, segs: path.fmt }, path.owner.opts)
-  path.owner.record('r', path.key, path.wire, path.fmt, JSON.stringify(enc), 'call')
-}
-
-const CLASS = {
-  get(t, p) {
-    const v = Reflect.get(t, p, t)
-    if (typeof v !== 'function' || p === 'constructor') return v
-    let w = METHOD_WRAPPERS.get(v)
-    if (w === undefined) {
-      w = function (...args) {
-        const target = raw(this)
-        const result = v.apply(target, args)
-        reserialised(target)
-        return result
-      }
-      METHOD_WRAPPERS.set(v, w)
-    }
-    return w
-  },
-  set(t, p, v) {
-    t[p] = v
-    if (typeof p !== 'symbol') reserialised(t)
-    return true
-  },
-  deleteProperty(t, p) {
-    delete t[p]
-    if (typeof p !== 'symbol') reserialised(t)
-    return true
-  },
-}
-
-module.exports = { raw, child, fieldProxy, pathOf, META }

@@ -7,6 +7,7 @@
 
 const { RAW, RESERVED, encode } = require('./codec')
 const { iposError } = require('./errors')
+const { writeOp } = require('./ops')
 
 const MAX_DEPTH = 64
 
@@ -35,7 +36,7 @@ function resetOps(state, key, old, neu) {
 
 function assign(state, keyJson, key, path, v, out) {
   const json = JSON.stringify(encode(v, { key, segs: path }, state.opts))
-  out.push(`["r",${keyJson},${JSON.stringify(path)},${json}]`)
+  out.push(writeOp('r', keyJson, path, json))
 }
 
 function walk(state, keyJson, key, old, neu, path, out, depth) {
@@ -79,7 +80,7 @@ function objectOps(state, keyJson, key, old, neu, path, out, depth) {
     if (newKeys[j++] !== k) return false
   }
   for (const k of oldKeys) {
-    if (!Object.prototype.hasOwnProperty.call(neu, k)) out.push(`["d",${keyJson},${JSON.stringify(path.concat(k))}]`)
+    if (!Object.prototype.hasOwnProperty.call(neu, k)) out.push(writeOp('d', keyJson, path.concat(k)))
   }
   for (const k of newKeys) {
     const nv = raw(neu[k])
@@ -110,7 +111,7 @@ function arrayOps(state, keyJson, key, old, neu, path, out, depth) {
     if (!(i in neu)) return false
     items.push(JSON.stringify(encode(raw(neu[i]), { key, segs: path.concat(i) }, state.opts)))
   }
-  out.push(`["p",${keyJson},${JSON.stringify(path)},${pre},${o - pre - suf},[${items.join(',')}]]`)
+  out.push(writeOp('p', keyJson, path, `${pre},${o - pre - suf},[${items.join(',')}]`))
   return true
 }
 

@@ -6,7 +6,9 @@
 // the user.
 
 const wt = require('worker_threads')
+const { ChildProcess } = require('child_process')
 const { iposError } = require('./errors')
+const { debug, linkName } = require('./debug')
 
 const CMD = 'NODE_IPOS'
 const VERSION = 1
@@ -47,9 +49,11 @@ class Link {
   /** Sends one frame string; returns false if the channel is gone. */
   send(frame) {
     if (this.gone) return false
+    if (debug.enabled) debug('out %s %d B %s', linkName(this), frame.length, frame.slice(0, 60))
     try {
       return this._send({ cmd: CMD, v: VERSION, d: frame })
-    } catch {
+    } catch (e) {
+      this.cause = e
       this.lost()
       return false
     }
@@ -57,6 +61,7 @@ class Link {
 
   _deliver(msg) {
     const d = unwrap(msg)
+    if (debug.enabled && d !== undefined) debug('in %s %s', linkName(this), typeof d === 'string' ? `${d.length} B ${d.slice(0, 60)}` : d.message)
     if (d !== undefined && this.onFrame) this.onFrame(this, d)
   }
 
@@ -64,6 +69,7 @@ class Link {
   lost() {
     if (this.gone) return
     this.gone = true
+    debug('link lost: %s%s', linkName(this), this.cause ? ` (${this.cause.message})` : '')
     this._unlisten()
     if (this.onGone) this.onGone(this)
   }
@@ -175,8 +181,65 @@ class ThreadLink extends Link {
   }
 }
 
-/** The link to this process's or thread's parent, or null when there is none. */
-function parentLink() {
+/**
+ * Any object with `send(message)` and `on('message', fn)` (the original's whole requirement on a
+ * channel): an in-process loopback, a wrapper around another channel. Frames travel as 'message's
+ * carrying the envelope. When the object emits through an EventEmitter-style `emit`, envelopes are
+ * taken out there, so the user's own 'message' listeners never see ipos traffic.
+ */
+class ChannelLink extends Link {
+  constructor(ch, isParent) {
+    super(ch, isParent)
+    this.ch = ch
+    this._onMsg = (m) => this._deliver(m)
+    this._onGone = () => this.lost()
+    this._emit = null
+  }
+
+  _send(env) {
+    const r = this.ch.send(env)
+    return r !== false
+  }
+
+  _listen() {
+    const ch = this.ch
+    if (typeof ch.emit === 'function' && !Object.prototype.hasOwnProperty.call(ch, 'emit')) {
+      const emit = ch.emit
+      const deliver = this._onMsg
+      this._emit = emit
+      ch.emit = function (name, msg, ...rest) {
+        if (name === 'message' && msg !== null && typeof msg === 'object' && msg.cmd === CMD) {
+          deliver(msg)
+          return true
+        }
+        return emit.call(this, name, msg, ...rest)
+      }
+    } else {
+      ch.on('message', this._onMsg)
+    }
+    for (const ev of GONE_EVENTS) ch.on(ev, this._onGone)
+  }
+
+  _unlisten() {
+    const ch = this.ch
+    const off = typeof ch.removeListener === 'function' ? 'removeListener' : typeof ch.off === 'function' ? 'off' : null
+    if (this._emit !== null) {
+      delete ch.emit
+      this._emit = null
+    } else if (off !== null) ch[off]('message', this._onMsg)
+    if (off !== null) for (const ev of GONE_EVENTS) ch[off](ev, this._onGone)
+  }
+}
+
+/** Events after which a generic channel carries nothing more. */
+const GONE_EVENTS = ['close', 'exit', 'disconnect']
+
+/** The link to this process's or thread's parent (or to `channel`), or null when there is none. */
+function parentLink(channel) {
+  if (channel !== undefined) {
+    if (!isChannel(channel)) throw noChannel()
+    return new ChannelLink(channel, true)
+  }
   if (!wt.isMainThread && wt.parentPort) return new ThreadLink(wt.threadId, null)
   if (typeof process.send === 'function') return new ParentProcessLink()
   return null
@@ -189,10 +252,17 @@ function childLink(target) {
   const cp = target && typeof target === 'object' && target.process && typeof target.process.send === 'function' && typeof target.process.on === 'function'
     ? target.process
     : target
-  if (!cp || typeof cp !== 'object' || typeof cp.on !== 'function' || typeof cp.send !== 'function') {
-    throw iposError(TypeError, 'ERR_IPOS_NO_IPC', 'Process must have an ipc channel. Activate by passing "stdio: [<stdin>, <stdout>, <stderr>, \'ipc\']" as an option (fork() has one by default; exec() and execFile() cannot have one).')
-  }
-  return new ChildProcessLink(cp, target)
+  if (!isChannel(cp)) throw noChannel()
+  if (cp instanceof ChildProcess || cp === process) return new ChildProcessLink(cp, target)
+  return new ChannelLink(cp, false)
+}
+
+function isChannel(ch) {
+  return ch !== null && typeof ch === 'object' && typeof ch.on === 'function' && typeof ch.send === 'function'
+}
+
+function noChannel() {
+  return iposError(TypeError, 'ERR_IPOS_NO_IPC', 'Process must have an ipc channel. Activate by passing "stdio: [<stdin>, <stdout>, <stderr>, \'ipc\']" as an option (fork() has one by default; exec() and execFile() cannot have one), or pass any object with send(message) and on(\'message\', fn).')
 }
 
 module.exports = { parentLink, childLink, CMD, VERSION }

@@ -302,6 +302,10 @@ fn act(root: &mut Value, op: &Op, g: &mut Growth) -> R<(usize, Undo)> {
                 }
             }
         }
+        Op::Dispatch { .. } => match t {
+            Value::EventTarget => Undo::Nothing,
+            t => return Err(not_a(t, "an EventTarget", at)),
+        },
         Op::SetDelete { member, .. } => {
             let Value::Set(s) = t else {
                 return Err(not_a(t, "a Set", at));

@@ -334,3 +334,28 @@ fn rollback_restores_field_order() {
         assert!(run(init, batch).is_err(), "{batch}");
     }
 }
+
+#[test]
+fn dispatch_needs_an_event_target_and_changes_nothing() {
+    const ET: &str = r#"[["c","e",{"~":"E"}],["c","o",{"t":{"~":"E"}}]]"#;
+    let before = ok(ET, "[]");
+    assert_eq!(
+        ok(ET, r#"[["ev","e",[],{"type":"x","detail":{"n":1}}]]"#),
+        before
+    );
+    assert_eq!(
+        ok(
+            ET,
+            r#"[["ev","o",["t"],{"~":"C","v":["CustomEvent",{"type":"x"}]}]]"#
+        ),
+        before
+    );
+    assert_eq!(
+        err(OBJ, r#"[["ev","o",[],{"type":"x"}]]"#).code,
+        error::BAD_PATH
+    );
+    assert_eq!(
+        err(ET, r#"[["ev","o",["nope"],{"type":"x"}]]"#).code,
+        error::BAD_PATH
+    );
+}

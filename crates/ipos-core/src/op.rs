@@ -70,6 +70,13 @@ pub enum Op {
     },
     /// `cl`: `Map#clear` / `Set#clear`.
     Clear { key: String, path: Vec<Seg> },
+    /// `ev`: `dispatchEvent(event)` on a shared `EventTarget`. Changes no state: every process
+    /// dispatches the rebuilt event on its own target, in order with the other ops.
+    Dispatch {
+        key: String,
+        path: Vec<Seg>,
+        event: Value,
+    },
     /// `r` (local only): this path now holds this value; the core turns it into a diff.
     Assign {
         key: String,
@@ -93,6 +100,7 @@ impl Op {
             | Op::SetAdd { key, .. }
             | Op::SetDelete { key, .. }
             | Op::Clear { key, .. }
+            | Op::Dispatch { key, .. }
             | Op::Assign { key, .. } => key,
         }
     }
@@ -110,6 +118,7 @@ impl Op {
             | Op::SetAdd { path, .. }
             | Op::SetDelete { path, .. }
             | Op::Clear { path, .. }
+            | Op::Dispatch { path, .. }
             | Op::Assign { path, .. } => path,
         }
     }
@@ -129,6 +138,7 @@ impl Op {
             Op::SetAdd { .. } => "sa",
             Op::SetDelete { .. } => "sd",
             Op::Clear { .. } => "cl",
+            Op::Dispatch { .. } => "ev",
             Op::Assign { .. } => "r",
         }
     }
@@ -180,7 +190,10 @@ pub fn encode_op(op: &Op, out: &mut String) {
         }
     }
     match op {
-        Op::Set { value, .. } | Op::SetAdd { value, .. } | Op::Assign { value, .. } => {
+        Op::Set { value, .. }
+        | Op::SetAdd { value, .. }
+        | Op::Assign { value, .. }
+        | Op::Dispatch { event: value, .. } => {
             out.push(',');
             encode_value(value, out);
         }

@@ -235,11 +235,17 @@ impl Engine {
             &mut self.scratch,
             Growth::new(self.limits.max_array_length),
         )?;
-        let patch = if ops.is_empty() {
+        let mut patch = if ops.is_empty() {
             Vec::new()
         } else {
             self.rebase()
         };
+        // A state diff carries no events: the batch's dispatches follow the patch.
+        patch.extend(
+            ops.iter()
+                .filter(|o| matches!(o, Op::Dispatch { .. }))
+                .cloned(),
+        );
         self.seq = q;
         Ok(Received {
             verdict: q_verdict(o, r#","apply":"patch""#, Some(&patch)),

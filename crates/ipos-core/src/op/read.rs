@@ -19,6 +19,7 @@ fn kind_of(kind: &str) -> Option<(&'static str, usize)> {
         "s" => ("s", 4),
         "md" => ("md", 4),
         "sa" => ("sa", 4),
+        "ev" => ("ev", 4),
         "sd" => ("sd", 4),
         "r" => ("r", 4),
         "a" => ("a", 4),
@@ -250,6 +251,10 @@ fn read_op(r: &mut Reader, dec: &Decoder, allow_assign: bool) -> Result<Op, Core
         "sa" => {
             let value = val(r, inner)?;
             Op::SetAdd { key, path, value }
+        }
+        "ev" => {
+            let event = val(r, inner)?;
+            Op::Dispatch { key, path, event }
         }
         _ => {
             let member = seg(r)?;

@@ -1,0 +1,165 @@
+'use strict'
+// Inbound frames: each crosses into the core once, which validates it against its mirror and
+// returns a verdict; the validated ops are then applied to the live objects in place. Big
+// snapshots are read by the core off the JS thread, and frames behind them wait in order.
+
+const { applyOps } = require('./apply')
+const { iposError, fromCore } = require('./errors')
+
+/** Snapshots at least this big are read by the core off the JS thread. */
+const ASYNC_SNAPSHOT_BYTES = 256 * 1024
+
+class Inbound {
+  constructor(state) {
+    this.s = state
+    this.inbox = null // frames waiting behind a snapshot being read off-thread
+  }
+
+  onFrame(link, d) {
+    const s = this.s
+    if (s.closed) return
+    if (this.inbox !== null) {
+      this.inbox.push([link, d])
+      return
+    }
+    if (d instanceof Error) return s.error(d, link)
+    if (link.isParent && d.length >= ASYNC_SNAPSHOT_BYTES && d.startsWith('{"t":"s"')) return this.snapshotAsync(link, d)
+    s.outbox.flush()
+    let out
+    try {
+      out = s.core.receive(d, link.isParent)
+    } catch (e) {
+      const err = fromCore(e)
+      if (link.isParent && s.peers.upstream === null && d.startsWith('{"t":"s"')) {
+        // We cannot take the parent's state: tell it why, so its addProcess() fails clearly.
+        link.send(nack(err))
+      }
+      return s.error(err, link)
+    }
+    const v = JSON.parse(out[0])
+    const peers = s.peers
+    switch (v.k) {
+      case 'h': return peers.onHello(link, v)
+      case 's': return this.applySnapshot(link, JSON.parse(d).f, isPlain(d))
+      case 'A': return peers.onAck(link)
+      case 'b':
+        if (v.up) {
+          if (peers.upstream !== null) peers.upstream.send(d)
+          return
+        }
+        // Applied here first and relayed after: a write answering this change (the common
+        // request/response pattern) is not held up by the relay's sends.
+        if (v.ok) this.applyRemote(JSON.parse(d).ops, link, isPlain(d))
+        // Rejected whole (a bad or a stale path): the origin still gets the verdict, to roll back.
+        else s.error(iposError(Error, v.code, v.message), link)
+        return peers.sendDownQ(out[1], out[2], v.o)
+      case 'q':
+        if (v.apply === 'frame') this.applyRemote(JSON.parse(d).ops, link, isPlain(d))
+        else if (v.apply === 'patch') this.applyRemote(v.ops, link)
+        // out[1] is set when the core rebuilt the full frame (we got only the ack of our own batch).
+        peers.sendDownQ(out[1] || d, out[2], v.o)
+        if (v.own && v.ok === false) {
+          s.error(iposError(Error, 'ERR_IPOS_CONFLICT', 'a batch of changes made here was rejected by the root process because a concurrent change removed what it referred to; this process now shows the root\'s state'), link)
+        }
+        return
+      case 'p': return peers.onPing(link, v.i)
+      case 'P': return peers.onPong(link, v.i)
+      case 'g':
+        link.detach()
+        return peers.drop(link)
+      case 'N': return peers.onNack(link, v)
+    }
+  }
+
+  /**
+   * A big snapshot: the core reads and validates it on the thread pool while this thread parses
+   * the same text, so the two biggest costs of joining overlap. Values are decoded (class
+   * deserialisers, functions) only once the core has accepted the frame.
+   */
+  snapshotAsync(link, d) {
+    const s = this.s
+    this.inbox = []
+    const parsing = s.core.parseSnapshotAsync(d)
+    let f = null
+    try {
+      f = JSON.parse(d).f
+    } catch {}
+    parsing.then((token) => {
+      if (s.closed) return
+      s.outbox.flush()
+      try {
+        s.core.installSnapshot(token, true)
+      } catch (e) {
+        return s.error(fromCore(e), link)
+      }
+      this.applySnapshot(link, f, isPlain(d))
+    }, (e) => {
+      const err = fromCore(e)
+      link.send(nack(err))
+      s.error(err, link)
+    }).finally(() => {
+      const queued = this.inbox
+      this.inbox = null
+      while (queued.length > 0) {
+        const [l, frame] = queued.shift()
+        this.onFrame(l, frame)
+        if (this.inbox !== null) {
+          this.inbox.push(...queued)
+          return
+        }
+      }
+    })
+  }
+
+  /** Replaces the live fields with a snapshot the core accepted (`f`: parsed, not decoded). */
+  applySnapshot(link, f, plain) {
+    const s = this.s
+    const events = []
+    const emit = s.emitter.listenerCount('change') > 0
+    const seen = new Set()
+    for (const [key, value] of f) {
+      seen.add(key)
+      s.fields.set(key, plain ? value : s.decode(value))
+      if (emit) events.push({ key, path: [], kind: 'create', local: false })
+    }
+    for (const key of [...s.fields.keys()]) {
+      if (!seen.has(key)) {
+        s.fields.delete(key)
+        if (emit) events.push({ key, path: [], kind: 'remove', local: false })
+      }
+    }
+    s.peers.synced(link)
+    for (const ev of events) s.emitter.emit('change', ev)
+    s.ready()
+  }
+
+  applyRemote(ops, link, plain) {
+    const s = this.s
+    const events = s.emitter.listenerCount('change') > 0 ? [] : null
+    const emit = events && ((key, path, kind) => events.push({ key, path, kind, local: false }))
+    try {
+      applyOps(s.fields, ops, plain ? PLAIN_CTX : s, emit)
+    } catch (e) {
+      s.error(iposError(Error, 'ERR_IPOS_APPLY', `applying a peer's change failed: ${e && e.message}. Was a shared value changed without going through ipos?`), link)
+    }
+    if (events) for (const ev of events) s.emitter.emit('change', ev)
+  }
+}
+
+function nack(err) {
+  return JSON.stringify({ t: 'N', code: err.code, m: err.message.slice(0, 2000) })
+}
+
+/**
+ * Whether a frame's values are plain JSON, with no tag to decode: a tag needs a `"~"` key, and
+ * without any `\u` escape in the text that key can only be spelled `"~"`. The parsed values can
+ * then be used as they are, skipping a walk over every object.
+ */
+function isPlain(d) {
+  return d.indexOf('"~"') === -1 && d.indexOf('\\u') === -1
+}
+
+/** Decoding context for plain frames: values are used as parsed. */
+const PLAIN_CTX = { decode: (v) => v }
+
+module.exports = { Inbound }

@@ -1,0 +1,232 @@
+'use strict'
+// Peers: the parent link and the child links of one instance. Lifecycle (attach, handshake,
+// leave), where frames go (up to the parent, or down to every child from the root), ping-based
+// flush, and the function gate that depends on who is connected.
+
+const { childLink } = require('./transport')
+const { iposError } = require('./errors')
+const { debug, linkName } = require('./debug')
+
+class Peers {
+  constructor(state) {
+    this.s = state
+    this.parent = null // link to the parent, once it exists
+    this.upstream = null // the parent link once its snapshot is applied: ops go up, not down
+    this.children = new Map() // target -> link
+    this.waiters = new Map() // link -> { resolve, reject } for addProcess
+    this.pingId = 0
+    this.onFrameBound = (link, d) => this.s.inbound.onFrame(link, d)
+    this.onGoneBound = (link) => this.drop(link)
+  }
+
+  hello() {
+    return `{"t":"h","v":1,"id":"${this.s.origin}","fn":${this.s.functionsWanted}}`
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+
+  connectParent(link) {
+    this.parent = link
+    debug('connecting to parent')
+    link.attach(this.onFrameBound, this.onGoneBound)
+    link.send(this.hello())
+  }
+
+  addChild(target) {
+    this.s.assertOpen()
+    const existing = this.children.get(target)
+    if (existing) return existing.ready
+    const link = childLink(target)
+    link.ready = new Promise((resolve, reject) => this.waiters.set(link, { resolve, reject }))
+    const ms = this.s.opts.joinTimeout
+    if (ms > 0 && ms < Infinity) {
+      // A peer that never answers (no IPOS in it, a stuck channel) must not leave addProcess() pending.
+      const timer = setTimeout(() => {
+        if (!this.waiters.has(link)) return
+        link.detach()
+        this.forget(link, iposError(Error, 'ERR_IPOS_TIMEOUT', `the process did not join within ${ms} ms (joinTimeout): does it call IPOS.new()?`))
+      }, ms)
+      link.ready.then(() => clearTimeout(timer), () => clearTimeout(timer))
+    }
+    this.children.set(target, link)
+    debug('adding %s', linkName(link))
+    link.attach(this.onFrameBound, this.onGoneBound)
+    link.send(this.hello())
+    return link.ready
+  }
+
+  removeChild(target) {
+    const link = this.children.get(target)
+    if (!link) return false
+    link.send('{"t":"g"}')
+    link.detach()
+    this.forget(link)
+    return true
+  }
+
+  forget(link, why) {
+    if (this.children.get(link.target) === link) this.children.delete(link.target)
+    this.refreshFunctionGate()
+    const w = this.waiters.get(link)
+    if (w) {
+      this.waiters.delete(link)
+      w.reject(why || (link.cause
+        ? iposError(Error, 'ERR_IPOS_PEER_GONE', `sending to the process failed: ${link.cause && link.cause.message}`, { cause: link.cause })
+        : iposError(Error, 'ERR_IPOS_PEER_GONE', 'the process went away before it connected')))
+    }
+    for (const resolve of link.pings.values()) resolve()
+    link.pings.clear()
+  }
+
+  /** A channel closed or a peer said goodbye. */
+  drop(link) {
+    if (link === this.parent) {
+      this.parent = null
+      this.refreshFunctionGate()
+      const wasSynced = this.upstream !== null
+      this.upstream = null
+      for (const resolve of link.pings.values()) resolve()
+      link.pings.clear()
+      if (wasSynced) {
+        // Our parent is gone: we are the root of what is left. Pending ops we already show here
+        // become sequenced, so our children get them too.
+        for (const f of this.s.core.becomeRoot()) this.sendDown(f)
+      }
+      return
+    }
+    this.forget(link)
+  }
+
+  // ---- handshake -----------------------------------------------------------------------------
+
+  onHello(link, v) {
+    if (link.isParent) {
+      link.functions = v.fn
+      this.refreshFunctionGate()
+      if (this.upstream === null) link.send(this.hello())
+      return
+    }
+    if (link.state !== 'new' && link.peerId === v.id) return
+    link.peerId = v.id
+    link.functions = v.fn
+    this.refreshFunctionGate()
+    link.state = 'syncing'
+    debug('hello from %s (%s): sending snapshot', linkName(link), v.id)
+    link.send(this.s.core.snapshot())
+  }
+
+  /** The parent's snapshot is applied: ops now go up, and children get the state we now share. */
+  synced(link) {
+    debug('snapshot from parent applied')
+    this.upstream = link
+    link.state = 'synced'
+    link.send('{"t":"A"}')
+    for (const c of this.children.values()) if (c.state !== 'new') c.send(this.s.core.snapshot())
+  }
+
+  /** A child acknowledged our snapshot: its addProcess() resolves. */
+  onAck(link) {
+    debug('%s joined', linkName(link))
+    link.state = 'synced'
+    const w = this.waiters.get(link)
+    if (w) {
+      this.waiters.delete(link)
+      w.resolve()
+    }
+  }
+
+  /** A child refused our snapshot: it is not connected, and addProcess() says why. */
+  onNack(link, v) {
+    link.detach()
+    this.forget(link, iposError(Error, v.code, `the process could not apply this process's state: ${v.m}`))
+  }
+
+  // ---- routing -------------------------------------------------------------------------------
+
+  /** A frame made here goes up to the parent, or down to every child when this is the root. */
+  sendOut(frame) {
+    if (this.upstream !== null) this.upstream.send(frame)
+    else this.sendDown(frame)
+  }
+
+  sendDown(frame) {
+    for (const link of this.children.values()) if (link.state !== 'new') link.send(frame)
+  }
+
+  /** A sequenced batch goes to every child; the one whose peer made it only needs the ack. */
+  sendDownQ(frame, elided, origin) {
+    for (const link of this.children.values()) {
+      if (link.state === 'new') continue
+      link.send(elided && link.peerId === origin ? elided : frame)
+    }
+  }
+
+  // ---- flush ---------------------------------------------------------------------------------
+
+  active(except) {
+    const out = []
+    if (this.upstream !== null && this.upstream !== except) out.push(this.upstream)
+    for (const l of this.children.values()) if (l !== except && l.state !== 'new' && !l.gone) out.push(l)
+    return out
+  }
+
+  ping(link) {
+    const id = ++this.pingId
+    return new Promise((resolve) => {
+      link.pings.set(id, resolve)
+      if (!link.send(`{"t":"p","i":${id}}`)) {
+        link.pings.delete(id)
+        resolve()
+      }
+    })
+  }
+
+  /**
+   * A ping floods the tree away from where it came from and is answered once every link beyond
+   * has answered: frames travel in order, so every earlier frame has been applied everywhere.
+   */
+  onPing(link, i) {
+    const others = this.active(link)
+    const pong = () => link.send(`{"t":"P","i":${i}}`)
+    if (others.length === 0) return pong()
+    Promise.all(others.map((l) => this.ping(l))).then(pong)
+  }
+
+  onPong(link, i) {
+    const resolve = link.pings.get(i)
+    if (resolve) {
+      link.pings.delete(i)
+      resolve()
+    }
+  }
+
+  flush() {
+    return Promise.all(this.active(null).map((l) => this.ping(l))).then(() => undefined)
+  }
+
+  close() {
+    for (const link of this.active(null)) link.send('{"t":"g"}')
+    if (this.parent) {
+      this.parent.detach()
+      this.drop(this.parent)
+    }
+    for (const link of [...this.children.values()]) {
+      link.detach()
+      this.forget(link)
+    }
+  }
+
+  /**
+   * Functions may be encoded only while every connected process accepts them: a peer that did not
+   * opt in would reject the frame, so the write fails here instead, before anything changes.
+   */
+  refreshFunctionGate() {
+    const s = this.s
+    let ok = s.functionsWanted
+    if (ok && this.parent !== null && this.parent.functions === false) ok = false
+    if (ok) for (const l of this.children.values()) if (l.functions === false) ok = false
+    s.opts.functions = ok && s.functionsWanted
+  }
+}
+
+module.exports = { Peers }
