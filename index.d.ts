@@ -16,10 +16,30 @@ declare namespace IPOS {
     maxFrameBytes?: number
     /** Deepest nesting of a shared value (default 1000). */
     maxDepth?: number
+    /** Longest shared array (default 10,000,000); a change that would grow one further is refused. */
+    maxArrayLength?: number
+    /** ms after which `addProcess()` rejects with ERR_IPOS_TIMEOUT if the peer never joined (default 30000; 0: never). */
+    joinTimeout?: number
+    /** A duck-typed channel to the parent, used instead of `process`. */
+    parent?: Channel
   }
 
-  /** Anything `addProcess` can connect: a child process with an 'ipc' channel, a cluster worker, a worker thread. */
-  type Peer = ChildProcess | ClusterWorker | ThreadWorker
+  /** Any object that carries messages: `send(message)` and `on('message', fn)`. */
+  interface Channel {
+    send(message: any, ...rest: any[]): any
+    on(event: string, listener: (...args: any[]) => void): any
+  }
+
+  /** Anything `addProcess` can connect: a child process with an 'ipc' channel, a cluster worker, a worker thread, a channel. */
+  type Peer = ChildProcess | ClusterWorker | ThreadWorker | Channel
+
+  /** Membership: a peer joined (`'peer'`) or left (`'peerLeft'`). */
+  interface PeerEvent {
+    peer: Peer | NodeJS.Process
+    role: 'parent' | 'child'
+    /** For `'peerLeft'`: why (`'goodbye'`, `'gone'`, or an error code). */
+    reason?: string
+  }
 
   /** A path segment: an object key, an array index or Set position, or a Map key. */
   type Segment = string | number | unknown
@@ -30,7 +50,7 @@ declare namespace IPOS {
     path: Segment[]
     kind:
       | 'create' | 'remove' | 'reset' | 'set' | 'delete' | 'splice'
-      | 'mapSet' | 'mapDelete' | 'setAdd' | 'setDelete' | 'clear' | 'reorder' | 'call'
+      | 'mapSet' | 'mapDelete' | 'setAdd' | 'setDelete' | 'clear' | 'reorder' | 'call' | 'dispatch'
     /** true when this process made the change. */
     local: boolean
   }
@@ -51,7 +71,8 @@ declare namespace IPOS {
     | 'ERR_IPOS_PEER_GONE' | 'ERR_IPOS_UNKNOWN_CLASS' | 'ERR_IPOS_CONFLICT' | 'ERR_IPOS_APPLY'
     | 'ERR_IPOS_BAD_FRAME' | 'ERR_IPOS_VERSION' | 'ERR_IPOS_FRAME_TOO_LARGE' | 'ERR_IPOS_BAD_VALUE'
     | 'ERR_IPOS_FUNCTIONS_DISABLED' | 'ERR_IPOS_BAD_PATH' | 'ERR_IPOS_UNKNOWN_FIELD'
-    | 'ERR_IPOS_BAD_SEQUENCE' | 'ERR_IPOS_INTERNAL' | 'ERR_IPOS_NATIVE'
+    | 'ERR_IPOS_BAD_SEQUENCE' | 'ERR_IPOS_INTERNAL' | 'ERR_IPOS_NATIVE' | 'ERR_IPOS_LIMIT'
+    | 'ERR_IPOS_TIMEOUT'
 
   /** The methods every instance has; field names that collide are reachable with `get()`. */
   interface Methods<F extends Record<string, any>> {
@@ -73,9 +94,14 @@ declare namespace IPOS {
     keys(): Array<keyof F & string>
     on(event: 'change', listener: (ev: ChangeEvent<keyof F & string>) => void): this
     on(event: 'error', listener: (err: IposError) => void): this
+    on(event: 'peer' | 'peerLeft', listener: (ev: PeerEvent) => void): this
+    /** This process's state was replaced by its parent's (re-added, or resynced), in place. */
+    on(event: 'resync', listener: (ev: { peer: Peer | NodeJS.Process }) => void): this
     once(event: 'change', listener: (ev: ChangeEvent<keyof F & string>) => void): this
     once(event: 'error', listener: (err: IposError) => void): this
-    off(event: 'change' | 'error', listener: (...args: any[]) => void): this
+    once(event: 'peer' | 'peerLeft', listener: (ev: PeerEvent) => void): this
+    once(event: 'resync', listener: (ev: { peer: Peer | NodeJS.Process }) => void): this
+    off(event: 'change' | 'error' | 'peer' | 'peerLeft' | 'resync', listener: (...args: any[]) => void): this
     /** Resolves when every connected peer has applied everything sent so far. */
     flush(): Promise<void>
     /** Detaches from every channel, so processes can exit on their own. */

@@ -16,6 +16,7 @@ const path = require('path')
 const { spawn, execFileSync } = require('child_process')
 const { SCENARIOS, SIZES } = require('./scenarios')
 const { summarise, targets, markdown, IMPLS } = require('./report')
+const writers = require('./writers-report')
 
 function parseArgs(argv) {
   const o = { rounds: 5, quick: false, only: null, impls: IMPLS, timeout: null, budget: 290 }
@@ -39,7 +40,7 @@ function parseArgs(argv) {
   if (o.quick && !argv.includes('--rounds')) o.rounds = 1
   if (!(o.rounds >= 1)) throw new Error('--rounds must be ≥ 1')
   for (const impl of o.impls) if (!IMPLS.includes(impl)) throw new Error(`unknown implementation ${impl} (known: ${IMPLS.join(', ')})`)
-  for (const sid of o.only || []) if (!SCENARIOS[sid]) throw new Error(`unknown scenario ${sid}`)
+  for (const sid of o.only || []) if (!SCENARIOS[sid] && sid !== writers.ID) throw new Error(`unknown scenario ${sid}`)
   // A cell normally takes well under a few seconds; the cap is for an implementation that hangs
   // or crawls (the original on big inputs), which is then reported as "timeout".
   if (o.timeout === null) o.timeout = o.quick ? 15 : 30
@@ -68,11 +69,11 @@ process.on('exit', () => {
   for (const pid of [...live]) killGroup(pid)
 })
 
-function runCell(cell, timeoutSec) {
+function runCell(cell, timeoutSec, script = 'driver.js', envName = 'BENCH_CELL') {
   return new Promise((resolve) => {
     const t0 = Date.now()
-    const p = spawn(process.execPath, [path.join(__dirname, 'driver.js')], {
-      env: { ...process.env, BENCH_CELL: JSON.stringify(cell) },
+    const p = spawn(process.execPath, [path.join(__dirname, script)], {
+      env: { ...process.env, [envName]: JSON.stringify(cell) },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // own process group, so a timeout kills the child it forked as well
     })
@@ -196,6 +197,11 @@ async function main() {
     lastRoundMs = Date.now() - roundStart
   }
 
+  // G (many writers) has its own cells: N children and a parent each, ipos against a relay.
+  const g = !opts.only || opts.only.includes(writers.ID)
+    ? await writers.run({ rounds: roundsDone || opts.rounds, quick: opts.quick, timeout: opts.timeout * 2 }, (cell, t) => runCell(cell, t, 'writers.js', 'BENCH_WRITERS'), progress)
+    : null
+
   const summary = summarise(cells)
   const meta = {
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
@@ -211,7 +217,8 @@ async function main() {
   }
   const scenarios = Object.fromEntries(sids.map((s) => [s, SCENARIOS[s]]))
   const results = targets(summary)
-  const md = markdown({ meta, scenarios, summary, results })
+  if (g) results.push(...g.targets)
+  const md = markdown({ meta, scenarios, summary, results }) + (g ? g.markdown : '')
 
   console.log(md)
   console.log('Targets:')
@@ -222,7 +229,7 @@ async function main() {
     return
   }
   fs.writeFileSync(path.join(__dirname, 'results.md'), md)
-  fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify({ meta, summary, targets: results, cells }, null, 2) + '\n')
+  fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify({ meta, summary, targets: results, cells, writers: g && g.summary }, null, 2) + '\n')
   console.log(`\n${meta.seconds} s; wrote bench/results.md and bench/results.json`)
 }
 

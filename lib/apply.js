@@ -6,7 +6,7 @@
 const { TAG, resolveKeyRef, classOf } = require('./codec')
 
 const KIND = {
-  c: 'create', x: 'remove', s: 'set', d: 'delete', p: 'splice', ms: 'mapSet', md: 'mapDelete',
+  c: 'create', x: 'remove', s: 'set', d: 'delete', p: 'splice', a: 'splice', u: 'splice', ms: 'mapSet', md: 'mapDelete',
   sa: 'setAdd', sd: 'setDelete', cl: 'clear', r: 'reset', ev: 'dispatch',
 }
 
@@ -103,6 +103,14 @@ function applyOp(fields, op, ctx, emit) {
     }
     case 'p':
       spliceIn(cur, op[3], op[4], ctx.decode(op[5]))
+      break
+    case 'a': {
+      const items = ctx.decode(op[3])
+      for (let j = 0; j < items.length; j++) cur.push(items[j])
+      break
+    }
+    case 'u':
+      spliceIn(cur, 0, 0, ctx.decode(op[3]))
       break
     case 'ms': {
       const r = resolveKeyRef(cur, op[3], ctx)

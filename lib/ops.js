@@ -19,9 +19,14 @@ function writeOp(kind, keyJson, path, args) {
   return s + ']'
 }
 
-/** The start of a splice op whose items are still being appended (a run of pushes). */
+/** The start of a splice op whose items are still being written. */
 function spliceHead(keyJson, path, index, deleteCount) {
   return `["p",${keyJson},${pathJson(path)},${index},${deleteCount},[`
 }
 
-module.exports = { writeOp, spliceHead, pathJson }
+/** The start of an append op (`a`) whose items are still being written (a run of pushes). */
+function appendHead(keyJson, path) {
+  return `["a",${keyJson},${pathJson(path)},[`
+}
+
+module.exports = { writeOp, spliceHead, appendHead, pathJson }

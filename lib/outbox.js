@@ -4,7 +4,10 @@
 // mutation.
 
 const { KIND: KINDS } = require('./apply')
-const { writeOp, spliceHead } = require('./ops')
+const { writeOp, appendHead } = require('./ops')
+
+/** Holes one batch may make in all (the core's `MAX_GAP`): a batch that would pass it is split. */
+const MAX_HOLES = 100000
 const { fromCore } = require('./errors')
 
 class Outbox {
@@ -15,6 +18,7 @@ class Outbox {
     this.scheduled = false
     this.hasAssign = false // a reorder/call op: the core must apply before the frame leaves
     this.run = null
+    this.holes = 0 // holes the buffered batch makes (see `makeHoles`)
     this.lastKey = null
     this.lastKeyJson = ''
     this.settling = false
@@ -48,19 +52,30 @@ class Outbox {
   }
 
   /**
-   * Buffers `t.push(x)` at index `i`. Pushes that follow each other onto the same array extend
-   * one splice op: still one intent (append these), with one op to parse, apply and relay.
+   * Buffers `t.push(x)` as an append (`a`): the root puts it at its array's end, wherever that is
+   * by then, so concurrent writers keep their own order. Pushes that follow each other onto the
+   * same array extend one op: still one intent, with one op to parse, apply and relay.
    */
-  push(t, path, i, json) {
+  push(t, path, json) {
     const run = this.run
-    if (run !== null && run.t === t && run.end === i && this.buffer[this.buffer.length - 1] === run) {
+    if (run !== null && run.t === t && this.buffer[this.buffer.length - 1] === run) {
       run.items.push(json)
-      run.end++
-      this.eventFor('p', path.key, path.fmt)
+      this.eventFor('a', path.key, path.fmt)
       return
     }
-    this.run = { t, end: i + 1, head: spliceHead(this.keyJson(path.key), path.wire, i, 0), items: [json] }
-    this.add(this.run, 'p', path.key, path.fmt)
+    this.run = { t, head: appendHead(this.keyJson(path.key), path.wire), items: [json] }
+    this.add(this.run, 'a', path.key, path.fmt)
+  }
+
+  /**
+   * Called before a write makes `n` holes: a batch may make at most MAX_HOLES in all (every
+   * receiver charges them to a fixed allowance per frame), so the buffered ops leave first when
+   * this write would pass it. One write alone never does (an index or length reaches at most
+   * 100,000 past the end).
+   */
+  makeHoles(n) {
+    if (this.holes + n > MAX_HOLES) this.flush()
+    this.holes += n
   }
 
   eventFor(kind, key, fmt, eventKind, last) {
@@ -78,6 +93,7 @@ class Outbox {
       if (typeof buf[i] !== 'string') buf[i] = `${buf[i].head}${buf[i].items.join(',')}]]`
     }
     this.run = null
+    this.holes = 0
     const batch = `[${buf.join(',')}]`
     const events = this.events
     const assign = this.hasAssign

@@ -2,7 +2,7 @@
 // Live proxies over the shared values. One handler object per kind (object, array, Map, Set,
 // registered class); per-proxy state lives in the META side table, so user objects stay untouched
 // and a child proxy is created once (`a.b === a.b`). A trap records an intent-level op (push is
-// one splice, Map#set one mapSet) with the value encoded at that moment, applies the change to the
+// one append, Map#set one mapSet) with the value encoded at that moment, applies the change to the
 // target and returns: nothing crosses into Rust per mutation.
 
 const { RAW, RESERVED, encode, encodeKeyRef, classOf } = require('./codec')
@@ -178,11 +178,22 @@ const OBJECT = {
 
 const INDEX = /^(?:0|[1-9]\d*)$/
 
-/** Records a splice and applies it; items are encoded before anything changes. */
-function spliceArray(t, start, deleteCount, items) {
+/** Throws before an array grows past `maxArrayLength` (the receivers would refuse it). */
+function checkLength(owner, path, len) {
+  const max = owner.opts.maxArrayLength
+  if (len > max) throw iposError(RangeError, 'ERR_IPOS_LIMIT', `a shared array cannot grow to ${len} elements, more than maxArrayLength (${max}), at \`${owner.where(path.key, path.fmt)}\``)
+}
+
+/**
+ * Records a splice and applies it; items are encoded before anything changes. An append
+ * (`push`) or prepend (`unshift`) travels as such (`a` / `u`), not as a splice at an index that
+ * a concurrent writer may have made stale by the time the root orders it.
+ */
+function spliceArray(t, start, deleteCount, items, end) {
   const path = pathOf(t)
   if (path === null) return t.splice(start, deleteCount, ...items)
   const owner = path.owner
+  checkLength(owner, path, t.length - deleteCount + items.length)
   const jsons = new Array(items.length)
   const stored = new Array(items.length)
   for (let i = 0; i < items.length; i++) {
@@ -191,7 +202,8 @@ function spliceArray(t, start, deleteCount, items) {
     stored[i] = s
   }
   const removed = bigSplice(t, start, deleteCount, stored)
-  owner.outbox.record('p', path.key, path.wire, path.fmt, `${start},${deleteCount},[${jsons.join(',')}]`)
+  if (end !== undefined) owner.outbox.record(end, path.key, path.wire, path.fmt, `[${jsons.join(',')}]`)
+  else owner.outbox.record('p', path.key, path.wire, path.fmt, `${start},${deleteCount},[${jsons.join(',')}]`)
   return removed
 }
 
@@ -230,10 +242,11 @@ function pushOne(t, item) {
   if (path === null) return t.push(item)
   const owner = path.owner
   const i = t.length
+  checkLength(owner, path, i + 1)
   const enc = encode(item, { key: path.key, segs: path.fmt, last: i }, owner.opts)
   const json = JSON.stringify(enc)
   t.push(typeof item === 'object' && item !== null ? owner.decodeCopy(enc) : item)
-  owner.outbox.push(t, path, i, json)
+  owner.outbox.push(t, path, json)
   return t.length
 }
 
@@ -241,7 +254,7 @@ const ARRAY_METHODS = {
   push(...items) {
     const t = raw(this)
     if (items.length === 1) return pushOne(t, items[0])
-    spliceArray(t, t.length, 0, items)
+    if (items.length) spliceArray(t, t.length, 0, items, 'a')
     return t.length
   },
   pop() {
@@ -256,7 +269,7 @@ const ARRAY_METHODS = {
   },
   unshift(...items) {
     const t = raw(this)
-    if (items.length) spliceArray(t, 0, 0, items)
+    if (items.length) spliceArray(t, 0, 0, items, 'u')
     return t.length
   },
   splice(start, deleteCount, ...items) {
@@ -324,6 +337,10 @@ const ARRAY = {
       if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw iposError(RangeError, 'ERR_IPOS_OUT_OF_RANGE', `Invalid array length ${String(v)} at \`${owner.where(path.key, path.fmt)}\``)
       if (n > t.length + 100000) throw iposError(RangeError, 'ERR_IPOS_OUT_OF_RANGE', `cannot grow a shared array by more than 100000 holes at \`${owner.where(path.key, path.fmt)}\``)
       if (n === t.length) return true
+      if (n > t.length) {
+        checkLength(owner, path, n)
+        owner.outbox.makeHoles(n - t.length)
+      }
       t.length = n
       owner.outbox.record('s', path.key, path.wire.concat('length'), path.fmt.concat('length'), String(n))
       return true
@@ -332,6 +349,10 @@ const ARRAY = {
     if (i >= t.length + 100000) throw iposError(RangeError, 'ERR_IPOS_OUT_OF_RANGE', `index ${i} is more than 100000 past the end of a shared array at \`${owner.where(path.key, path.fmt)}\``)
     const segs = path.fmt.concat(i)
     const [json, stored] = snapshot(owner, v, path.key, segs)
+    if (i >= t.length) {
+      checkLength(owner, path, i + 1)
+      owner.outbox.makeHoles(i - t.length)
+    }
     t[i] = stored
     owner.outbox.record('s', path.key, path.wire.concat(i), segs, json)
     return true

@@ -16,7 +16,7 @@ const { Inbound } = require('./inbound')
 const { debug } = require('./debug')
 
 const STATE = Symbol('ipos.state')
-const DEFAULTS = { syncTimeout: 100, joinTimeout: 30000, functions: false, maxDepth: 1000, maxFrameBytes: 128 * 1024 * 1024 }
+const DEFAULTS = { syncTimeout: 100, joinTimeout: 30000, functions: false, maxDepth: 1000, maxFrameBytes: 128 * 1024 * 1024, maxArrayLength: 10000000 }
 
 /** Per-instance state; kept off the public object so fields can use almost any name. */
 class State {
@@ -24,7 +24,7 @@ class State {
     this.api = api
     this.opts = { ...DEFAULTS, ...options }
     this.functionsWanted = !!this.opts.functions
-    this.core = new Core({ maxFrameBytes: this.opts.maxFrameBytes, maxDepth: this.opts.maxDepth, functions: !!this.opts.functions })
+    this.core = new Core({ maxFrameBytes: this.opts.maxFrameBytes, maxDepth: this.opts.maxDepth, functions: !!this.opts.functions, maxArrayLength: this.opts.maxArrayLength })
     this.origin = crypto.randomBytes(8).toString('hex')
     this.core.setOrigin(this.origin)
     this.fields = new Map()

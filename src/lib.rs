@@ -16,6 +16,7 @@ pub struct CoreOptions {
     pub max_frame_bytes: Option<f64>,
     pub max_depth: Option<u32>,
     pub functions: Option<bool>,
+    pub max_array_length: Option<f64>,
 }
 
 /// One ipos core per `IPOS` instance: the mirror of the shared state and its sequencing.
@@ -95,6 +96,9 @@ impl Core {
             }
             if let Some(f) = o.functions {
                 limits.functions = f;
+            }
+            if let Some(n) = o.max_array_length {
+                limits.max_array_length = n.max(0.0) as usize;
             }
         }
         Core {

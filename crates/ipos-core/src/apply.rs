@@ -56,8 +56,68 @@ pub(crate) enum Undo {
     Whole(Value),
 }
 
-/// How far past an array's end an index or `length` may reach (the rest becomes holes).
+/// How far past an array's end an index or `length` may reach (the rest becomes holes), and how
+/// many holes one batch may make in all.
 pub const MAX_GAP: usize = 100_000;
+
+/// Default `Limits::max_array_length`: ten million elements (a dense array of numbers that long
+/// is already 80 MB in V8).
+pub const MAX_ARRAY_LENGTH: usize = 10_000_000;
+
+/// How much one batch may still grow arrays. Checked before anything is allocated, so a frame
+/// costs memory in proportion to its size: an element it names costs its bytes, and the holes a
+/// far index or a longer `length` makes (nothing on the wire) come out of a fixed allowance of
+/// `MAX_GAP` per batch, however many ops ask for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Growth {
+    /// No array may become longer than this (`maxArrayLength`).
+    pub max_len: usize,
+    /// Holes the batch may still make.
+    pub holes: usize,
+}
+
+impl Growth {
+    /// The allowance of a fresh batch, with arrays bounded by `max_len`.
+    pub fn new(max_len: usize) -> Self {
+        Growth {
+            max_len,
+            holes: MAX_GAP,
+        }
+    }
+
+    /// Checks that an array of `len` may become `new_len` long, taking the holes that makes
+    /// (`new_len - len - named`, where `named` elements are given by the op) from the allowance.
+    fn grow(&mut self, len: usize, new_len: usize, named: usize, at: usize) -> R<()> {
+        if new_len > self.max_len {
+            return Err(fail(
+                error::LIMIT,
+                at,
+                format!(
+                    "would grow an array to {new_len} elements, more than maxArrayLength ({})",
+                    self.max_len
+                ),
+            ));
+        }
+        let holes = new_len.saturating_sub(len + named);
+        if holes > self.holes {
+            return Err(fail(
+                error::LIMIT,
+                at,
+                format!(
+                    "would make {holes} more holes; one batch may make at most {MAX_GAP} in all"
+                ),
+            ));
+        }
+        self.holes -= holes;
+        Ok(())
+    }
+}
+
+impl Default for Growth {
+    fn default() -> Self {
+        Growth::new(MAX_ARRAY_LENGTH)
+    }
+}
 
 /// A failure inside one field: `at` is how many path segments the message's path shows.
 pub(crate) struct Fail {
@@ -79,12 +139,17 @@ pub(crate) type R<T> = Result<T, Fail>;
 
 /// Applies one op; on error `fields` is unchanged. `Assign` sets the value at its path directly.
 pub fn apply_op(fields: &mut Fields, op: &Op) -> Result<(), CoreError> {
-    apply_op_inv(fields, op).map(drop)
+    apply_op_inv(fields, op, &mut Growth::default()).map(drop)
 }
 
 /// Applies one op and returns how to undo it. Old values are moved into the inverse, never
-/// cloned, so no container gains a second owner and copy-on-write never copies.
-pub(crate) fn apply_op_inv(fields: &mut Fields, op: &Op) -> Result<Inverse, CoreError> {
+/// cloned, so no container gains a second owner and copy-on-write never copies. Array growth is
+/// charged to `g`.
+pub(crate) fn apply_op_inv(
+    fields: &mut Fields,
+    op: &Op,
+    g: &mut Growth,
+) -> Result<Inverse, CoreError> {
     let key = op.key();
     match op {
         Op::Create { value, .. } => return Ok(put_field(fields, key, value.clone())),
@@ -102,7 +167,7 @@ pub(crate) fn apply_op_inv(fields: &mut Fields, op: &Op) -> Result<Inverse, Core
     let Some((fi, _, root)) = fields.get_full_mut(key) else {
         return Err(unknown_field(key));
     };
-    let r = act(root, op);
+    let r = act(root, op, g);
     r.map(|(walk_len, slot)| match slot {
         Undo::Nothing => Inverse::None,
         slot => Inverse::At(fi, walk_len, slot),
@@ -132,7 +197,7 @@ fn unknown_field(key: &str) -> CoreError {
     )
 }
 
-fn act(root: &mut Value, op: &Op) -> R<(usize, Undo)> {
+fn act(root: &mut Value, op: &Op, g: &mut Growth) -> R<(usize, Undo)> {
     let path = op.path();
     let walk_len = match op {
         // Decoding guarantees a last segment; ops built in Rust might not have one.
@@ -150,7 +215,7 @@ fn act(root: &mut Value, op: &Op) -> R<(usize, Undo)> {
     let t = walk(root, &path[..walk_len])?;
     let at = walk_len;
     let undo = match op {
-        Op::Set { value, .. } => set(t, &path[at], value.clone(), at)?,
+        Op::Set { value, .. } => set(t, &path[at], value.clone(), at, g)?,
         Op::Assign { value, .. } => match t {
             Value::Map(m) => map_set(m, &path[at], value.clone(), at)?,
             Value::Set(_) => {
@@ -160,7 +225,7 @@ fn act(root: &mut Value, op: &Op) -> R<(usize, Undo)> {
                     "a Set member cannot be replaced in place",
                 ))
             }
-            t => set(t, &path[at], value.clone(), at)?,
+            t => set(t, &path[at], value.clone(), at, g)?,
         },
         Op::Delete { .. } => delete(t, &path[at], at)?,
         Op::Splice {
@@ -183,10 +248,27 @@ fn act(root: &mut Value, op: &Op) -> R<(usize, Undo)> {
                     ),
                 ));
             }
+            let len = a.len();
+            g.grow(len, len - delete + items.len(), items.len(), at)?;
             let removed = Rc::make_mut(a)
                 .splice(index..index + delete, items.iter().cloned())
                 .collect();
             Undo::Splice(index, items.len(), removed)
+        }
+        Op::Push { items, front, .. } => {
+            let Value::Array(a) = t else {
+                return Err(not_a(t, "an array", at));
+            };
+            let len = a.len();
+            g.grow(len, len + items.len(), items.len(), at)?;
+            let a = Rc::make_mut(a);
+            if *front {
+                a.splice(0..0, items.iter().cloned());
+                Undo::Splice(0, items.len(), Vec::new())
+            } else {
+                a.extend(items.iter().cloned());
+                Undo::Truncate(len)
+            }
         }
         Op::MapSet { map_key, value, .. } => {
             let Value::Map(m) = t else {
@@ -374,7 +456,7 @@ fn array_index(seg: &Seg, at: usize) -> R<usize> {
     })
 }
 
-fn set(t: &mut Value, last: &Seg, value: Value, at: usize) -> R<Undo> {
+fn set(t: &mut Value, last: &Seg, value: Value, at: usize, g: &mut Growth) -> R<Undo> {
     match t {
         Value::Object(o) => {
             let k = obj_key(last, at)?;
@@ -404,6 +486,9 @@ fn set(t: &mut Value, last: &Seg, value: Value, at: usize) -> R<Undo> {
                     ));
                 };
                 let old = a.len();
+                if len > old {
+                    g.grow(old, len, 0, at + 1)?;
+                }
                 return Ok(match len.cmp(&old) {
                     std::cmp::Ordering::Equal => Undo::Nothing,
                     std::cmp::Ordering::Less => Undo::Extend(Rc::make_mut(a).split_off(len)),
@@ -419,6 +504,7 @@ fn set(t: &mut Value, last: &Seg, value: Value, at: usize) -> R<Undo> {
                 Ok(Undo::Elem(i, old))
             } else if i - a.len() < MAX_GAP {
                 let old = a.len();
+                g.grow(old, i + 1, 1, at + 1)?;
                 let a = Rc::make_mut(a);
                 a.resize(i, Value::Hole);
                 a.push(value);

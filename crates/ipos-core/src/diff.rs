@@ -235,18 +235,42 @@ impl Differ<'_> {
             return false;
         }
         let kept = b.keys().filter(|k| a.contains_key(*k)).count();
-        if (kept == 0 && !a.is_empty()) || !order_ok(b.keys().map(|k| a.get_index_of(k))) {
+        if kept == 0 && !a.is_empty() {
             return false;
         }
-        for (_, (kv, _)) in a.iter().filter(|(k, _)| !b.contains_key(*k)) {
-            self.out.push(Op::MapDelete {
-                key: self.key(),
-                path: path.clone(),
-                map_key: Seg::of_key(kv),
-            });
+        // Entries `b` keeps in `a`'s order up to `moved_from`; from there on, kept entries are
+        // deleted and set again in `b`'s order. That is what a concurrent writer's entries
+        // landing before this process's own pending ones need: a patch in proportion to the
+        // entries that moved, not to the Map (a Map cannot insert in the middle).
+        let moved_from = if order_ok(b.keys().map(|k| a.get_index_of(k))) {
+            b.len()
+        } else {
+            let in_place = a
+                .keys()
+                .filter(|k| b.contains_key(*k))
+                .zip(b.keys())
+                .take_while(|(x, y)| x == y)
+                .count();
+            if 2 * (b.len() - in_place) > b.len() {
+                return false; // most entries move: one replacement is smaller
+            }
+            in_place
+        };
+        for (k, (kv, _)) in a.iter() {
+            let gone = match b.get_index_of(k) {
+                None => true,
+                Some(i) => i >= moved_from,
+            };
+            if gone {
+                self.out.push(Op::MapDelete {
+                    key: self.key(),
+                    path: path.clone(),
+                    map_key: Seg::of_key(kv),
+                });
+            }
         }
-        for (k, (kv, nv)) in b.iter() {
-            match a.get(k) {
+        for (i, (k, (kv, nv))) in b.iter().enumerate() {
+            match a.get(k).filter(|_| i < moved_from) {
                 Some((_, ov)) => {
                     path.push(Seg::of_key(kv));
                     self.node(path, Slot::MapValue, ov, nv);

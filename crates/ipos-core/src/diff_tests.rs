@@ -149,6 +149,15 @@ fn maps() {
         check(&m(r#"[1,[1]],[2,2]"#), &m(r#"[2,2],[1,[1]]"#)),
         format!(r#"[["c","f",{}]]"#, m(r#"[2,2],[1,[1]]"#))
     );
+    // A concurrent writer's entries ordered before this process's own: only the moved entries
+    // travel (deleted and set again), not the whole Map.
+    assert_eq!(
+        check(
+            &m(r#"[1,1],[2,2],[3,3],[4,4],["mine",5]"#),
+            &m(r#"[1,1],[2,2],[3,3],[4,4],["theirs",6],["mine",5]"#)
+        ),
+        r#"[["md","f",[],"mine"],["ms","f",[],"theirs",6],["ms","f",[],"mine",5]]"#
+    );
     // Object keys: replaced whole.
     let t = check(&m(r#"[[],1]"#), &m(r#"[[],2]"#));
     assert!(t.starts_with(r#"[["c","f",{"~":"M""#), "{t}");

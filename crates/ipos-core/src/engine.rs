@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 use std::fmt::Write;
 
+use crate::apply::Growth;
 use crate::codec::{batch_shape, encode_value, write_str, Decoder};
 use crate::diff::{assign_ops, fields_patch};
 use crate::error::{self, CoreError};
@@ -30,6 +31,8 @@ pub struct Limits {
     pub max_depth: usize,
     /// Whether function values are accepted.
     pub functions: bool,
+    /// Longest array a batch may build (`maxArrayLength`); see `apply::Growth`.
+    pub max_array_length: usize,
 }
 
 impl Default for Limits {
@@ -38,6 +41,7 @@ impl Default for Limits {
             max_frame_bytes: 128 * 1024 * 1024,
             max_depth: 1000,
             functions: false,
+            max_array_length: crate::apply::MAX_ARRAY_LENGTH,
         }
     }
 }
@@ -169,6 +173,11 @@ impl Engine {
         }
     }
 
+    /// The array growth one batch is allowed.
+    fn growth(&self) -> Growth {
+        Growth::new(self.limits.max_array_length)
+    }
+
     fn check_size(&self, len: usize) -> Result<(), CoreError> {
         if len > self.limits.max_frame_bytes {
             return Err(CoreError::new(
@@ -193,7 +202,7 @@ impl Engine {
         let before = (!self.root && self.pending.is_empty()).then(|| self.fields.clone());
         let (ops, text, frame) = if ops.iter().any(|o| matches!(o, Op::Assign { .. })) {
             // Each `r` is diffed against the state the ops before it left.
-            let mut txn = Txn::default();
+            let mut txn = Txn::new(self.growth());
             let mut out = Vec::with_capacity(ops.len());
             let mut result = Ok(());
             'ops: for op in ops {
@@ -228,7 +237,12 @@ impl Engine {
             let text = batch.trim();
             let frame = self.local_frame(text);
             self.check_size(frame.len())?;
-            apply_batch_in(&mut self.fields, &ops, &mut self.scratch)?;
+            apply_batch_in(
+                &mut self.fields,
+                &ops,
+                &mut self.scratch,
+                Growth::new(self.limits.max_array_length),
+            )?;
             let text = if self.root {
                 String::new()
             } else {
@@ -325,7 +339,12 @@ impl Engine {
         let unread = parsed.is_err();
         let (ops, result) = match parsed {
             Ok(ops) => {
-                let r = apply_batch_in(&mut self.fields, &ops, &mut self.scratch);
+                let r = apply_batch_in(
+                    &mut self.fields,
+                    &ops,
+                    &mut self.scratch,
+                    Growth::new(self.limits.max_array_length),
+                );
                 (ops, r)
             }
             Err(e) => (Vec::new(), Err(e)),
@@ -372,7 +391,14 @@ impl Engine {
         let mut new = base.clone();
         for p in self.pending.iter_mut() {
             // A batch that no longer applies is skipped here; the root will reject it too.
-            p.applied = !p.unread && apply_batch_in(&mut new, &p.ops, &mut self.scratch).is_ok();
+            p.applied = !p.unread
+                && apply_batch_in(
+                    &mut new,
+                    &p.ops,
+                    &mut self.scratch,
+                    Growth::new(self.limits.max_array_length),
+                )
+                .is_ok();
         }
         let patch = fields_patch(&self.fields, &new);
         self.fields = new;
@@ -410,7 +436,14 @@ impl Engine {
         let mut frames = Vec::with_capacity(self.pending.len());
         for p in std::mem::take(&mut self.pending) {
             self.seq += 1;
-            let ok = p.applied && apply_batch_in(&mut state, &p.ops, &mut self.scratch).is_ok();
+            let ok = p.applied
+                && apply_batch_in(
+                    &mut state,
+                    &p.ops,
+                    &mut self.scratch,
+                    Growth::new(self.limits.max_array_length),
+                )
+                .is_ok();
             let text = if ok { p.text.as_str() } else { "[]" };
             frames.push(q_frame(self.seq, &self.origin, p.n, ok, text));
         }

@@ -321,6 +321,7 @@ fn rejected_frames_body() {
         max_frame_bytes: 64,
         max_depth: 4,
         functions: false,
+        max_array_length: crate::apply::MAX_ARRAY_LENGTH,
     };
     let cases: Vec<(String, bool, &str)> = vec![
         ("garbage".into(), true, error::BAD_FRAME),
@@ -432,3 +433,6 @@ fn become_root_sequences_pending() {
 
 #[path = "engine_wire_tests.rs"]
 mod wire;
+
+#[path = "engine_growth_tests.rs"]
+mod growth;

@@ -19,6 +19,9 @@ pub const FUNCTIONS_DISABLED: &str = "ERR_IPOS_FUNCTIONS_DISABLED";
 pub const BAD_PATH: &str = "ERR_IPOS_BAD_PATH";
 /// An index, length or splice range outside what the protocol allows.
 pub const OUT_OF_RANGE: &str = "ERR_IPOS_OUT_OF_RANGE";
+/// A batch that would pass a resource limit: an array longer than `maxArrayLength`, or more
+/// holes than one batch may make.
+pub const LIMIT: &str = "ERR_IPOS_LIMIT";
 /// An op on a field that does not exist.
 pub const UNKNOWN_FIELD: &str = "ERR_IPOS_UNKNOWN_FIELD";
 /// A frame arriving out of order or from the wrong direction.

@@ -33,6 +33,16 @@ pub enum Op {
         delete: usize,
         items: Vec<Value>,
     },
+    /// `a` (`push`: appended at the array's end, wherever that is when the op applies) or `u`
+    /// (`unshift`: inserted at its start). Unlike a `p` at an index, the intent survives
+    /// concurrent appends: each writer's items keep their order.
+    Push {
+        key: String,
+        path: Vec<Seg>,
+        items: Vec<Value>,
+        /// True for `u`.
+        front: bool,
+    },
     /// `ms`: `Map#set`.
     MapSet {
         key: String,
@@ -84,6 +94,7 @@ impl Op {
             | Op::Set { key, .. }
             | Op::Delete { key, .. }
             | Op::Splice { key, .. }
+            | Op::Push { key, .. }
             | Op::MapSet { key, .. }
             | Op::MapDelete { key, .. }
             | Op::SetAdd { key, .. }
@@ -101,6 +112,7 @@ impl Op {
             Op::Set { path, .. }
             | Op::Delete { path, .. }
             | Op::Splice { path, .. }
+            | Op::Push { path, .. }
             | Op::MapSet { path, .. }
             | Op::MapDelete { path, .. }
             | Op::SetAdd { path, .. }
@@ -119,6 +131,8 @@ impl Op {
             Op::Set { .. } => "s",
             Op::Delete { .. } => "d",
             Op::Splice { .. } => "p",
+            Op::Push { front: false, .. } => "a",
+            Op::Push { front: true, .. } => "u",
             Op::MapSet { .. } => "ms",
             Op::MapDelete { .. } => "md",
             Op::SetAdd { .. } => "sa",
@@ -189,15 +203,10 @@ pub fn encode_op(op: &Op, out: &mut String) {
             items,
             ..
         } => {
-            out.push_str(&format!(",{index},{delete},["));
-            for (i, x) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                encode_value(x, out);
-            }
-            out.push(']');
+            out.push_str(&format!(",{index},{delete}"));
+            encode_items(items, out);
         }
+        Op::Push { items, .. } => encode_items(items, out),
         Op::MapSet { map_key, value, .. } => {
             out.push(',');
             encode_seg(map_key, out);
@@ -209,6 +218,18 @@ pub fn encode_op(op: &Op, out: &mut String) {
             encode_seg(s, out);
         }
         _ => {}
+    }
+    out.push(']');
+}
+
+/// Appends `,[item, ...]`.
+fn encode_items(items: &[Value], out: &mut String) {
+    out.push_str(",[");
+    for (i, x) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        encode_value(x, out);
     }
     out.push(']');
 }
@@ -257,7 +278,7 @@ mod tests {
 
     #[test]
     fn every_kind_round_trips() {
-        let t = r##"[["c","a",{"x":1}],["x","a"],["s","a",["b",0,"length"],3],["d","a",["b"]],["p","a",["l"],1,2,[1,{"~":"u"}]],["ms","a",[],{"~":"#","v":2},null],["md","a",[],{"~":"B","v":"5"}],["sa","a",[],[1]],["sd","a",[],{"~":"n","v":"NaN"}],["cl","a",[]],["r","a",[],1.5]]"##;
+        let t = r##"[["c","a",{"x":1}],["x","a"],["s","a",["b",0,"length"],3],["d","a",["b"]],["p","a",["l"],1,2,[1,{"~":"u"}]],["a","a",["l"],[1,[]]],["u","a",[],[{"~":"u"}]],["ms","a",[],{"~":"#","v":2},null],["md","a",[],{"~":"B","v":"5"}],["sa","a",[],[1]],["sd","a",[],{"~":"n","v":"NaN"}],["cl","a",[]],["r","a",[],1.5]]"##;
         assert_eq!(round(t), t);
     }
 

@@ -5,14 +5,15 @@
 
 use std::rc::Rc;
 
-use crate::apply::{apply_op, apply_op_inv, walk, Inverse, Undo};
+use crate::apply::{apply_op_inv, walk, Growth, Inverse, Undo};
 use crate::error::CoreError;
 use crate::op::Op;
 use crate::value::{Fields, Value};
 
-/// Applies a batch atomically: on error `fields` is unchanged.
+/// Applies a batch atomically: on error `fields` is unchanged. Arrays may grow as
+/// `Growth::default()` allows.
 pub fn apply_batch(fields: &mut Fields, ops: &[Op]) -> Result<(), CoreError> {
-    apply_batch_in(fields, ops, &mut Scratch::default())
+    apply_batch_in(fields, ops, &mut Scratch::default(), Growth::default())
 }
 
 /// An undo log's buffer, kept between batches. A fresh log for a large batch costs more than
@@ -29,19 +30,21 @@ impl std::fmt::Debug for Scratch {
 /// Most log entries a `Scratch` keeps room for between batches (about 4.5 MiB).
 const KEEP_ENTRIES: usize = 1 << 16;
 
-/// `apply_batch`, with its undo log in `scratch`.
+/// `apply_batch`, with its undo log in `scratch` and the batch's allowance for growing arrays.
 pub(crate) fn apply_batch_in(
     fields: &mut Fields,
     ops: &[Op],
     scratch: &mut Scratch,
+    growth: Growth,
 ) -> Result<(), CoreError> {
     match ops {
         [] => Ok(()),
-        [op] => apply_op(fields, op),
+        [op] => apply_op_inv(fields, op, &mut growth.clone()).map(drop),
         _ => {
             let mut txn = Txn {
                 log: std::mem::take(&mut scratch.0),
                 applied: 0,
+                growth,
             };
             // Room for every inverse at once: growing the log by doubling copies it each time.
             txn.log.reserve(ops.len());
@@ -68,12 +71,22 @@ pub struct Txn {
     /// (index of the op among those applied, its inverse), for ops that changed something.
     log: Vec<(usize, Inverse)>,
     applied: usize,
+    /// What the ops may still grow arrays by: the batch's, shared by all its ops.
+    growth: Growth,
 }
 
 impl Txn {
+    /// A transaction whose ops together may grow arrays as `growth` allows.
+    pub fn new(growth: Growth) -> Self {
+        Txn {
+            growth,
+            ..Txn::default()
+        }
+    }
+
     /// Applies one op, logging its inverse. A failed op changed nothing and logs nothing.
     pub fn apply(&mut self, fields: &mut Fields, op: &Op) -> Result<(), CoreError> {
-        let inv = apply_op_inv(fields, op)?;
+        let inv = apply_op_inv(fields, op, &mut self.growth)?;
         if !matches!(inv, Inverse::None) {
             self.log.push((self.applied, inv));
         }

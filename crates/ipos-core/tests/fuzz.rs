@@ -59,6 +59,7 @@ fn engines() -> (Engine, Engine) {
         max_frame_bytes: 1 << 16,
         max_depth: 64,
         functions: false,
+        max_array_length: ipos_core::apply::MAX_ARRAY_LENGTH,
     };
     let mut root = Engine::new(limits);
     root.set_origin("aa".into());

@@ -10,6 +10,7 @@ const LIMITS: Limits = Limits {
     max_frame_bytes: usize::MAX,
     max_depth: 1000,
     functions: false,
+    max_array_length: ipos_core::apply::MAX_ARRAY_LENGTH,
 };
 
 /// Plain JSON as the core models it (later duplicate keys win, in the first one's place).

@@ -13,6 +13,7 @@ const LIMITS: Limits = Limits {
     max_frame_bytes: usize::MAX,
     max_depth: 1000,
     functions: true,
+    max_array_length: ipos_core::apply::MAX_ARRAY_LENGTH,
 };
 
 /// Diffs `a` → `b`, sends the ops over the wire, applies them to `a` and checks the result is `b`.

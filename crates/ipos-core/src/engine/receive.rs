@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::{Engine, Limits, Received};
+use crate::apply::Growth;
 use crate::codec::read::Reader;
 use crate::codec::{read_within, write_str};
 use crate::diff::fields_patch;
@@ -144,9 +145,14 @@ impl Engine {
         }
         // From here the batch is sequenced whatever happens: the child waits for its `q`, and
         // an `ok:false` one lets it roll back instead of stalling.
-        let result = self
-            .parse_ops(raw)
-            .and_then(|ops| apply_batch_in(&mut self.fields, &ops, &mut self.scratch));
+        let result = self.parse_ops(raw).and_then(|ops| {
+            apply_batch_in(
+                &mut self.fields,
+                &ops,
+                &mut self.scratch,
+                Growth::new(self.limits.max_array_length),
+            )
+        });
         self.seq += 1;
         let mut v = String::from(r#"{"k":"b","ok":"#);
         v.push_str(if result.is_ok() { "true" } else { "false" });
@@ -220,7 +226,12 @@ impl Engine {
         }
         let elided = Some(q_elided(q, o, n, ok));
         if self.pending.is_empty() {
-            apply_batch_in(&mut self.fields, &ops, &mut self.scratch)?;
+            apply_batch_in(
+                &mut self.fields,
+                &ops,
+                &mut self.scratch,
+                Growth::new(self.limits.max_array_length),
+            )?;
             self.seq = q;
             return Ok(Received {
                 verdict: q_verdict(o, r#","apply":"frame""#, None),
@@ -229,7 +240,12 @@ impl Engine {
             });
         }
         let confirmed = self.confirmed.get_or_insert_with(|| self.fields.clone());
-        apply_batch_in(confirmed, &ops, &mut self.scratch)?;
+        apply_batch_in(
+            confirmed,
+            &ops,
+            &mut self.scratch,
+            Growth::new(self.limits.max_array_length),
+        )?;
         let mut patch = if ops.is_empty() {
             Vec::new()
         } else {
@@ -278,7 +294,12 @@ impl Engine {
             if self.pending.len() == 1 {
                 self.confirmed = None;
             } else if let Some(c) = self.confirmed.as_mut() {
-                apply_batch_in(c, &head.ops, &mut self.scratch)?;
+                apply_batch_in(
+                    c,
+                    &head.ops,
+                    &mut self.scratch,
+                    Growth::new(self.limits.max_array_length),
+                )?;
             }
             (r#","apply":"none","own":true"#, None)
         } else if ok {
@@ -291,7 +312,12 @@ impl Engine {
             }
             let ops = wire.as_deref().unwrap_or(&head.ops);
             let confirmed = self.confirmed.get_or_insert_with(|| self.fields.clone());
-            apply_batch_in(confirmed, ops, &mut self.scratch)?;
+            apply_batch_in(
+                confirmed,
+                ops,
+                &mut self.scratch,
+                Growth::new(self.limits.max_array_length),
+            )?;
             (r#","apply":"patch","own":true,"ok":true"#, Some(()))
         } else {
             (r#","apply":"patch","own":true,"ok":false"#, Some(()))

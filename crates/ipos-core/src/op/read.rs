@@ -22,6 +22,8 @@ fn kind_of(kind: &str) -> Option<(&'static str, usize)> {
         "ev" => ("ev", 4),
         "sd" => ("sd", 4),
         "r" => ("r", 4),
+        "a" => ("a", 4),
+        "u" => ("u", 4),
         "ms" => ("ms", 5),
         "p" => ("p", 6),
         _ => return None,
@@ -220,6 +222,15 @@ fn read_op(r: &mut Reader, dec: &Decoder, allow_assign: bool) -> Result<Op, Core
                 index,
                 delete,
                 items,
+            }
+        }
+        "a" | "u" => {
+            let items = read_items(r, dec, inner, || at(&path))?;
+            Op::Push {
+                key,
+                path,
+                items,
+                front: kind == "u",
             }
         }
         "ms" => {

@@ -294,6 +294,12 @@ pub fn gen_op(fields: &Fields, rng: &mut Rng) -> Op {
             }
         }
         Value::Array(a) => match rng.below(6) {
+            1 if rng.chance(60) => Op::Push {
+                key,
+                path,
+                items: (0..1 + rng.below(2)).map(|_| value(rng)).collect(),
+                front: rng.chance(30),
+            },
             0 | 1 => {
                 let index = rng.below(a.len() + 1);
                 let delete = rng.below(a.len() - index + 1);
