@@ -326,13 +326,15 @@ impl Decoder {
     }
 }
 
-pub(crate) const TYPED: [(&str, usize); 13] = [
+/// The typed-array (and `DataView`) names every supported Node can build, with their element
+/// sizes. Anything else (`Float16Array`, which Node 20 lacks, or a made-up name) is refused here,
+/// so a receiver never meets a constructor it does not have.
+pub(crate) const TYPED: [(&str, usize); 12] = [
     ("Int8Array", 1),
     ("Uint8Array", 1),
     ("Uint8ClampedArray", 1),
     ("Int16Array", 2),
     ("Uint16Array", 2),
-    ("Float16Array", 2),
     ("Int32Array", 4),
     ("Uint32Array", 4),
     ("Float32Array", 4),

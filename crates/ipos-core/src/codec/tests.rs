@@ -259,3 +259,69 @@ fn strings_escape_like_json_stringify() {
     let back: String = serde_json::from_str(&out).unwrap();
     assert_eq!(back, "a\u{0}\u{1f}\u{7f}\"\\\u{2028}");
 }
+
+/// What Node 20 can build with `new globalThis[name](...)`; PROTOCOL.md lists the same names.
+const BUILDABLE: [(&str, &str); 12] = [
+    ("Int8Array", "AQ=="),
+    ("Uint8Array", "AQ=="),
+    ("Uint8ClampedArray", "AQ=="),
+    ("Int16Array", "AQI="),
+    ("Uint16Array", "AQI="),
+    ("Int32Array", "AQIDBA=="),
+    ("Uint32Array", "AQIDBA=="),
+    ("Float32Array", "AQIDBA=="),
+    ("Float64Array", "AAAAAAAA8D8="),
+    ("BigInt64Array", "AAAAAAAA8D8="),
+    ("BigUint64Array", "AAAAAAAA8D8="),
+    ("DataView", "AQ=="),
+];
+
+#[test]
+fn only_typed_arrays_the_receiver_can_build_are_accepted() {
+    for (name, data) in BUILDABLE {
+        round(&format!(r#"{{"~":"TA","v":["{name}","{data}"]}}"#));
+    }
+    for name in [
+        "Float16Array",
+        "Array",
+        "Buffer",
+        "ArrayBuffer",
+        "SharedArrayBuffer",
+        "float64array",
+        "",
+    ] {
+        let t = format!(r#"{{"~":"TA","v":["{name}","AQI="]}}"#);
+        let e = decode(&t).expect_err(&t);
+        assert_eq!(e.code, error::BAD_VALUE, "{t}");
+        assert!(e.message.contains("not a typed array"), "{}", e.message);
+    }
+}
+
+#[test]
+fn a_frame_with_an_unbuildable_tag_is_rejected_whole() {
+    use crate::engine::{Engine, Limits};
+    let mut root = Engine::new(Limits::default());
+    root.set_origin("aa".into());
+    root.local(r#"[["c","a",1]]"#).unwrap();
+    let mut child = Engine::new(Limits::default());
+    child.set_origin("bb".into());
+    child.receive(&root.snapshot(), true).unwrap();
+    let before = child.dump();
+    let f16 = r#"{"~":"TA","v":["Float16Array","AQI="]}"#;
+    for frame in [
+        format!(
+            r#"{{"t":"q","q":2,"o":"aa","n":2,"ok":true,"ops":[["c","b",2],["c","c",{f16}]]}}"#
+        ),
+        format!(r#"{{"t":"s","q":1,"f":[["a",1],["b",[{f16}]]]}}"#),
+    ] {
+        let e = child.receive(&frame, true).expect_err(&frame);
+        assert_eq!(e.code, error::BAD_VALUE, "{frame}");
+        assert_eq!(child.dump(), before, "{frame}");
+        assert_eq!(child.seq(), 1);
+    }
+    let e = root
+        .local(&format!(r#"[["c","b",2],["c","c",{f16}]]"#))
+        .unwrap_err();
+    assert_eq!(e.code, error::BAD_VALUE);
+    assert_eq!(root.dump(), r#"{"a":1}"#);
+}
