@@ -10,11 +10,12 @@ function iposError(Ctor, code, message, extra) {
   return err
 }
 
-/** Turns a core error ("ERR_IPOS_X: message") into an Error with `code`. */
+/** An error thrown by the core: it already carries its `code`; anything else is internal. */
 function fromCore(e, extra) {
-  const msg = String((e && e.message) || e)
-  const m = /^(ERR_IPOS_[A-Z_]+): ([\s\S]*)$/.exec(msg)
-  return m ? iposError(Error, m[1], m[2], extra) : iposError(Error, 'ERR_IPOS_INTERNAL', msg, extra)
+  if (!(e instanceof Error)) return iposError(Error, 'ERR_IPOS_INTERNAL', String(e), extra)
+  if (typeof e.code !== 'string' || !e.code.startsWith('ERR_IPOS_')) e.code = 'ERR_IPOS_INTERNAL'
+  if (extra) Object.assign(e, extra)
+  return e
 }
 
 module.exports = { iposError, fromCore }

@@ -3,12 +3,16 @@
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use ipos_core::{CoreError, Engine, Limits, Snapshot};
-use napi::bindgen_prelude::AsyncTask;
-use napi::{Env, Error, Result, Status, Task};
+use ipos_core::{limits, CoreError, Engine, Limits, Snapshot};
+use napi::bindgen_prelude::{AsyncTask, JsError};
+use napi::{Env, Error, Task};
 use napi_derive::napi;
+use parking_lot::Mutex;
+
+/// What every call returns: a JS `Error` whose `code` is the core's `ERR_IPOS_*` code.
+type Result<T> = napi::Result<T, String>;
 
 /// Options for a core instance, as passed from `IPOS.new(options)`.
 #[napi(object)]
@@ -17,6 +21,30 @@ pub struct CoreOptions {
     pub max_depth: Option<u32>,
     pub functions: Option<bool>,
     pub max_array_length: Option<f64>,
+}
+
+/// The core's limits, for JS to enforce the same numbers (`limits()`).
+#[napi(object)]
+pub struct CoreLimits {
+    /// How far past an array's end an index or `length` may reach.
+    pub max_gap: u32,
+    /// Default `maxDepth`: levels of container nesting inside a field's value.
+    pub max_depth: u32,
+    /// Default `maxFrameBytes`: the longest frame accepted.
+    pub max_frame_bytes: f64,
+    /// Longest message of a nack frame, in characters.
+    pub max_nack_chars: u32,
+}
+
+/// The core's fixed limits and the defaults of the configurable ones.
+#[napi]
+pub fn limits() -> CoreLimits {
+    CoreLimits {
+        max_gap: limits::MAX_GAP as u32,
+        max_depth: limits::DEFAULT_MAX_DEPTH as u32,
+        max_frame_bytes: limits::DEFAULT_MAX_FRAME_BYTES as f64,
+        max_nack_chars: limits::MAX_NACK_CHARS as u32,
+    }
 }
 
 /// One ipos core per `IPOS` instance: the mirror of the shared state and its sequencing.
@@ -43,41 +71,40 @@ pub struct ParseSnapshot {
 }
 
 impl Task for ParseSnapshot {
-    type Output = Parsed;
+    // The core's verdict travels as a value: `Task` can only fail with a `Status` code, so
+    // `resolve` turns a refusal into the JS error itself.
+    type Output = Result<Parsed>;
     type JsValue = u32;
 
-    fn compute(&mut self) -> Result<Self::Output> {
+    fn compute(&mut self) -> napi::Result<Self::Output> {
         let frame = std::mem::take(&mut self.frame);
         let limits = self.limits;
-        guard(move || Engine::parse_snapshot(limits, &frame)).map(Parsed)
+        Ok(guard(move || Engine::parse_snapshot(limits, &frame)).map(Parsed))
     }
 
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        lock(&self.slot)?.insert(self.token, output);
-        Ok(self.token)
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        match output {
+            Ok(parsed) => {
+                self.slot.lock().insert(self.token, parsed);
+                Ok(self.token)
+            }
+            // A JS error object made here keeps its string `code` when the promise rejects.
+            Err(e) => Err(Error::from(JsError::from(e).into_unknown(env))),
+        }
     }
 }
 
-fn lock(
-    slot: &Mutex<HashMap<u32, Parsed>>,
-) -> Result<std::sync::MutexGuard<'_, HashMap<u32, Parsed>>> {
-    slot.lock()
-        .map_err(|_| Error::new(Status::GenericFailure, "ERR_IPOS_INTERNAL: lock poisoned"))
-}
-
-fn map_err(e: CoreError) -> Error {
-    // The JS side reads `code` off the message prefix, because napi's Error carries a Status,
-    // not an arbitrary code string.
-    Error::new(Status::GenericFailure, format!("{}: {}", e.code, e.message))
+fn error(code: &str, message: impl Into<String>) -> Error<String> {
+    Error::new(code.to_string(), message.into())
 }
 
 /// Runs a core call so that a panic becomes a JS error instead of aborting the process.
 fn guard<T>(f: impl FnOnce() -> std::result::Result<T, CoreError>) -> Result<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(r) => r.map_err(map_err),
-        Err(_) => Err(Error::new(
-            Status::GenericFailure,
-            "ERR_IPOS_INTERNAL: the core panicked; the frame was dropped".to_string(),
+        Ok(r) => r.map_err(|e| error(e.code, e.message)),
+        Err(_) => Err(error(
+            "ERR_IPOS_INTERNAL",
+            "the core panicked; the frame was dropped",
         )),
     }
 }
@@ -165,12 +192,11 @@ impl Core {
     /// Takes in a snapshot read by `parseSnapshotAsync`; returns `[verdict, "", ""]` like `receive`.
     #[napi]
     pub fn install_snapshot(&mut self, token: u32, from_parent: bool) -> Result<Vec<String>> {
-        let snap = lock(&self.parsed)?.remove(&token).ok_or_else(|| {
-            Error::new(
-                Status::InvalidArg,
-                "ERR_IPOS_INTERNAL: unknown snapshot token",
-            )
-        })?;
+        let snap = self
+            .parsed
+            .lock()
+            .remove(&token)
+            .ok_or_else(|| error("ERR_IPOS_INTERNAL", "unknown snapshot token"))?;
         guard(|| self.engine.install_snapshot(snap.0, from_parent))
             .map(|r| vec![r.verdict, String::new(), String::new()])
     }

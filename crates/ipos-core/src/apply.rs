@@ -56,13 +56,7 @@ pub(crate) enum Undo {
     Whole(Value),
 }
 
-/// How far past an array's end an index or `length` may reach (the rest becomes holes), and how
-/// many holes one batch may make in all.
-pub const MAX_GAP: usize = 100_000;
-
-/// Default `Limits::max_array_length`: ten million elements (a dense array of numbers that long
-/// is already 80 MB in V8).
-pub const MAX_ARRAY_LENGTH: usize = 10_000_000;
+pub use crate::limits::{MAX_ARRAY_LENGTH, MAX_GAP};
 
 /// How much one batch may still grow arrays. Checked before anything is allocated, so a frame
 /// costs memory in proportion to its size: an element it names costs its bytes, and the holes a

@@ -38,8 +38,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_frame_bytes: 128 * 1024 * 1024,
-            max_depth: 1000,
+            max_frame_bytes: crate::limits::DEFAULT_MAX_FRAME_BYTES,
+            max_depth: crate::limits::DEFAULT_MAX_DEPTH,
             functions: false,
             max_array_length: crate::apply::MAX_ARRAY_LENGTH,
         }

@@ -14,8 +14,7 @@ use crate::op::{encode_ops, read_ops, Op};
 use crate::txn::apply_batch_in;
 use crate::value::Fields;
 
-/// Longest nack message, in characters.
-const MAX_NACK_CHARS: usize = 2000;
+use crate::limits::MAX_NACK_CHARS;
 
 /// `{"k":"q","o":"<origin>"` + `rest` + `}`.
 fn q_verdict(o: &str, rest: &str, patch: Option<&[Op]>) -> String {
