@@ -5,6 +5,7 @@
 
 const { applyOps } = require('./apply')
 const { iposError, fromCore } = require('./errors')
+const { MAX_NACK_CHARS } = require('./limits')
 
 /** Snapshots at least this big are read by the core off the JS thread. */
 const ASYNC_SNAPSHOT_BYTES = 256 * 1024
@@ -160,7 +161,7 @@ class Inbound {
 }
 
 function nack(err) {
-  return JSON.stringify({ t: 'N', code: err.code, m: err.message.slice(0, 2000) })
+  return JSON.stringify({ t: 'N', code: err.code, m: err.message.slice(0, MAX_NACK_CHARS) })
 }
 
 /**

@@ -7,7 +7,7 @@ const { KIND: KINDS } = require('./apply')
 const { writeOp, appendHead } = require('./ops')
 
 /** Holes one batch may make in all (the core's `MAX_GAP`): a batch that would pass it is split. */
-const MAX_HOLES = 100000
+const { MAX_GAP: MAX_HOLES } = require('./limits')
 const { fromCore } = require('./errors')
 
 class Outbox {

@@ -8,6 +8,7 @@
 const { RAW, RESERVED, encode, encodeKeyRef, classOf } = require('./codec')
 const { iposError } = require('./errors')
 const { writeOp } = require('./ops')
+const { MAX_GAP } = require('./limits')
 
 /** target -> { owner, parent, seg, field, proxy }. `parent === null` marks a field's root value. */
 const META = new WeakMap()
@@ -335,7 +336,7 @@ const ARRAY = {
     if (p === 'length') {
       const n = Number(v)
       if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw iposError(RangeError, 'ERR_IPOS_OUT_OF_RANGE', `Invalid array length ${String(v)} at \`${owner.where(path.key, path.fmt)}\``)
-      if (n > t.length + 100000) throw iposError(RangeError, 'ERR_IPOS_OUT_OF_RANGE', `cannot grow a shared array by more than 100000 holes at \`${owner.where(path.key, path.fmt)}\``)
+      if (n > t.length + MAX_GAP) throw iposError(RangeError, 'ERR_IPOS_OUT_OF_RANGE', `cannot grow a shared array by more than ${MAX_GAP} holes at \`${owner.where(path.key, path.fmt)}\``)
       if (n === t.length) return true
       if (n > t.length) {
         checkLength(owner, path, n)
@@ -346,7 +347,7 @@ const ARRAY = {
       return true
     }
     const i = Number(p)
-    if (i >= t.length + 100000) throw iposError(RangeError, 'ERR_IPOS_OUT_OF_RANGE', `index ${i} is more than 100000 past the end of a shared array at \`${owner.where(path.key, path.fmt)}\``)
+    if (i >= t.length + MAX_GAP) throw iposError(RangeError, 'ERR_IPOS_OUT_OF_RANGE', `index ${i} is more than ${MAX_GAP} past the end of a shared array at \`${owner.where(path.key, path.fmt)}\``)
     const segs = path.fmt.concat(i)
     const [json, stored] = snapshot(owner, v, path.key, segs)
     if (i >= t.length) {

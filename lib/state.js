@@ -14,9 +14,10 @@ const { Outbox } = require('./outbox')
 const { Peers } = require('./peers')
 const { Inbound } = require('./inbound')
 const { debug } = require('./debug')
+const L = require('./limits')
 
 const STATE = Symbol('ipos.state')
-const DEFAULTS = { syncTimeout: 100, joinTimeout: 30000, functions: false, maxDepth: 1000, maxFrameBytes: 128 * 1024 * 1024, maxArrayLength: 10000000 }
+const DEFAULTS = { syncTimeout: 100, joinTimeout: 30000, functions: false, maxDepth: L.DEFAULT_MAX_DEPTH, maxFrameBytes: L.DEFAULT_MAX_FRAME_BYTES, maxArrayLength: L.DEFAULT_MAX_ARRAY_LENGTH }
 
 /** Per-instance state; kept off the public object so fields can use almost any name. */
 class State {

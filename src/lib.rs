@@ -34,6 +34,8 @@ pub struct CoreLimits {
     pub max_frame_bytes: f64,
     /// Longest message of a nack frame, in characters.
     pub max_nack_chars: u32,
+    /// Default `maxArrayLength`: the longest shared array.
+    pub max_array_length: f64,
 }
 
 /// The core's fixed limits and the defaults of the configurable ones.
@@ -44,6 +46,7 @@ pub fn limits() -> CoreLimits {
         max_depth: limits::DEFAULT_MAX_DEPTH as u32,
         max_frame_bytes: limits::DEFAULT_MAX_FRAME_BYTES as f64,
         max_nack_chars: limits::MAX_NACK_CHARS as u32,
+        max_array_length: limits::MAX_ARRAY_LENGTH as f64,
     }
 }
 
