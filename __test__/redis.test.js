@@ -150,3 +150,38 @@ test('bad options fail with ERR_IPOS_BAD_OPTIONS', async () => {
   await assert.rejects(IPOS.new({ redis: redis.url, name: '' }), { code: 'ERR_IPOS_BAD_OPTIONS' })
   await assert.rejects(IPOS.new({ redis: redis.url, snapshotEvery: 0 }), { code: 'ERR_IPOS_BAD_OPTIONS' })
 })
+
+test('Redis restarted: with persistence members resume; emptied, the first member re-seeds it', { timeout: 60000 }, async () => {
+  for (const persist of [true, false]) {
+    const server = await startRedis({ persist })
+    const o = { redis: server.url, name: 'r' }
+    const [a, b] = [spawnRedisPeer(o), spawnRedisPeer(o)]
+    try {
+      await Promise.all([a.up, b.up])
+      await a.call(`ipos.create('x', { list: [1] }); await ipos.flush()`)
+      await b.call('await ipos.flush()')
+      await server.restart()
+      // Writes made while Redis is gone or coming back stay pending and go out once.
+      await a.call(`ipos.x.list.push(2)`)
+      await Promise.all([a, b].map((p) => p.call(`if (!events.includes('reconnect')) await new Promise((r) => ipos.once('reconnect', r))`)))
+      await a.call('await ipos.flush()')
+      await b.call(`ipos.x.list.push(3); await ipos.flush()`)
+      for (let round = 0; round < 2; round++) await Promise.all([a, b].map((p) => p.call('await ipos.flush()')))
+      const want = { list: [1, 2, 3] }
+      assert.deepStrictEqual(await a.call('return raw(ipos.x)'), want, `persist ${persist}`)
+      assert.deepStrictEqual(await b.call('return raw(ipos.x)'), want, `persist ${persist}`)
+      const late = spawnRedisPeer(o)
+      await late.up
+      assert.deepStrictEqual(await late.call('return raw(ipos.x)'), want, `persist ${persist}: a joiner after the restart`)
+      await late.stop()
+      for (const p of [a, b]) {
+        const ev = await p.call('return events')
+        assert.ok(ev.includes('disconnect') && ev.includes('reconnect'), `persist ${persist}: ${ev}`)
+        assert.deepStrictEqual(await p.call('return errors'), [])
+      }
+    } finally {
+      await stopAll([a, b])
+      await server.stop()
+    }
+  }
+})

@@ -21,11 +21,12 @@ const COUNT = 1000
 const RETRY_MS = 200
 
 // The snapshot and every entry after it, read at once: a trim (which only ever removes entries
-// older than the previous snapshot) cannot come in between. A space with no snapshot gets an
-// empty one, and with it the epoch that tells a restarted, emptied server apart.
+// older than the previous snapshot) cannot come in between. A space with no snapshot gets one,
+// and with it the epoch that tells a restarted, emptied server apart: an empty one for a new
+// space, or (re-seeding a server that lost its data) the state of the first member to notice.
 const JOIN = `
 if redis.call('EXISTS', KEYS[2]) == 0 then
-  redis.call('HSET', KEYS[2], 'id', '0-0', 'q', '0', 'frame', ARGV[1], 'trim', '0-0', 'epoch', ARGV[2])
+  redis.call('HSET', KEYS[2], 'id', '0-0', 'q', ARGV[3], 'frame', ARGV[1], 'trim', '0-0', 'epoch', ARGV[2])
 end
 local s = redis.call('HMGET', KEYS[2], 'id', 'frame', 'epoch', 'q')
 return {s[1], s[2], s[3], s[4], redis.call('XRANGE', KEYS[1], '(' .. s[1], '+')}
@@ -81,6 +82,16 @@ function cmpId(a, b) {
   return sq === 0n ? 0 : sq < 0n ? -1 : 1
 }
 
+/** `p`, or a rejection once `client`'s connection closes (ioredis leaves such commands unsettled). */
+function untilClosed(client, p) {
+  let onClose
+  const closed = new Promise((resolve, reject) => {
+    onClose = () => reject(new Error('the connection to Redis closed'))
+    client.once('close', onClose)
+  })
+  return Promise.race([p, closed]).finally(() => client.removeListener('close', onClose))
+}
+
 function badOption(msg) {
   return iposError(TypeError, 'ERR_IPOS_BAD_OPTIONS', `IPOS.new({ redis }): ${msg}`)
 }
@@ -118,7 +129,9 @@ class RedisLink extends Link {
     this.epoch = null
     this.snapQ = 0
     this.waiting = [] // pings: { id, answer } once the reader is past `id`
-    this.uncertain = [] // frames whose XADD failed without an answer, in order
+    this.sent = 0
+    this.inflight = new Map() // XADDs not answered yet, in order
+    this.uncertain = [] // frames whose XADD got no answer, in order
     this.queued = [] // frames made while the connection is down
     this.down = false
     this.compacting = false
@@ -160,7 +173,9 @@ class RedisLink extends Link {
   async join() {
     let r
     try {
-      r = await this.cmd.eval(JOIN, 2, this.keys[0], this.keys[1], EMPTY, crypto.randomBytes(8).toString('hex'))
+      const s = this.s
+      const seed = s.joined ? s.core.snapshot() : EMPTY
+      r = await untilClosed(this.cmd, this.cmd.eval(JOIN, 2, this.keys[0], this.keys[1], seed, crypto.randomBytes(8).toString('hex'), s.joined ? String(s.core.seq) : '0'))
     } catch (e) {
       if (this.gone) return
       // Joined before: this was a reload; try again (the connection may be coming back).
@@ -189,7 +204,7 @@ class RedisLink extends Link {
     while (!this.gone) {
       let res
       try {
-        res = await this.blk.pipeline().xread('COUNT', COUNT, 'BLOCK', 0, 'STREAMS', this.keys[0], this.lastId).hmget(this.keys[1], 'trim', 'epoch').exec()
+        res = await untilClosed(this.blk, this.blk.pipeline().xread('COUNT', COUNT, 'BLOCK', 0, 'STREAMS', this.keys[0], this.lastId).hmget(this.keys[1], 'trim', 'epoch').exec())
       } catch (e) {
         res = null
       }
@@ -248,10 +263,17 @@ class RedisLink extends Link {
       this.queued.push(frame)
       return
     }
-    this.cmd.xadd(this.keys[0], '*', 'b', frame).catch(() => {
-      // Maybe in the log, maybe not: resent on reconnect only if it is not.
-      this.uncertain.push(frame)
-    })
+    // In flight until Redis answers. A connection that closes first leaves it in doubt (ioredis
+    // never settles such a command): maybe in the log, maybe not; resent on reconnect only if not.
+    const k = ++this.sent
+    this.inflight.set(k, frame)
+    this.cmd.xadd(this.keys[0], '*', 'b', frame).then(() => this.inflight.delete(k), () => this.doubt())
+  }
+
+  /** Everything still in flight may or may not have reached the log. */
+  doubt() {
+    for (const f of this.inflight.values()) this.uncertain.push(f)
+    this.inflight.clear()
   }
 
   /**
@@ -262,7 +284,7 @@ class RedisLink extends Link {
   ping(i) {
     const answer = () => this.onFrame(this, `{"t":"P","i":${i}}`)
     if (this.down || this.uncertain.length > 0 || this.queued.length > 0) return this.waiting.push({ id: 'later', answer })
-    this.cmd.xrevrange(this.keys[0], '+', '-', 'COUNT', 1).then((top) => {
+    untilClosed(this.cmd, this.cmd.xrevrange(this.keys[0], '+', '-', 'COUNT', 1)).then((top) => {
       const id = top.length > 0 ? top[0][0] : '0-0'
       if (this.gone || cmpId(id, this.lastId) <= 0) answer()
       else this.waiting.push({ id, answer })
@@ -271,6 +293,7 @@ class RedisLink extends Link {
 
   onClose() {
     if (this.down || this.gone) return
+    this.doubt()
     this.down = true
     debug('redis: disconnected')
     this.s.emitter.emit('disconnect', { peer: this.target, role: 'parent' })
@@ -285,7 +308,7 @@ class RedisLink extends Link {
     this.queued = []
     try {
       if (again.length + queued.length > 0) {
-        await this.cmd.eval(RESEND, 1, this.keys[0], this.lastId, ...again, ...queued)
+        await untilClosed(this.cmd, this.cmd.eval(RESEND, 1, this.keys[0], this.lastId, ...again, ...queued))
       }
     } catch (e) {
       this.uncertain = again.concat(queued, this.uncertain)
@@ -308,7 +331,7 @@ class RedisLink extends Link {
     const done = () => {
       this.compacting = false
     }
-    this.cmd.set(this.keys[2], s.origin, 'PX', LEASE_MS, 'NX').then((got) => {
+    untilClosed(this.cmd, this.cmd.set(this.keys[2], s.origin, 'PX', LEASE_MS, 'NX')).then((got) => {
       if (got !== 'OK' || this.gone || s.inbound.inbox !== null) {
         // Someone else is at it: look again one interval later.
         this.snapQ = s.core.seq
@@ -318,7 +341,7 @@ class RedisLink extends Link {
       const id = this.lastId
       const q = s.core.seq
       const frame = s.core.snapshot()
-      return this.cmd.eval(COMPACT, 3, ...this.keys, id, frame, String(q), s.origin).then((ok) => {
+      return untilClosed(this.cmd, this.cmd.eval(COMPACT, 3, ...this.keys, id, frame, String(q), s.origin)).then((ok) => {
         debug('redis: snapshot at %s (q %d, %d B): %s', id, q, frame.length, ok ? 'written' : 'superseded')
         this.snapQ = q
       })
