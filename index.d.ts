@@ -86,7 +86,7 @@ declare namespace IPOS {
     | 'ERR_IPOS_BAD_FRAME' | 'ERR_IPOS_VERSION' | 'ERR_IPOS_FRAME_TOO_LARGE' | 'ERR_IPOS_BAD_VALUE'
     | 'ERR_IPOS_FUNCTIONS_DISABLED' | 'ERR_IPOS_BAD_PATH' | 'ERR_IPOS_UNKNOWN_FIELD'
     | 'ERR_IPOS_BAD_SEQUENCE' | 'ERR_IPOS_INTERNAL' | 'ERR_IPOS_NATIVE' | 'ERR_IPOS_LIMIT'
-    | 'ERR_IPOS_TIMEOUT'
+    | 'ERR_IPOS_TIMEOUT' | 'ERR_IPOS_NO_REDIS_CLIENT'
 
   /** The methods every instance has; field names that collide are reachable with `get()`. */
   interface Methods<F extends Record<string, any>> {

@@ -158,6 +158,15 @@ for (const style of ['esm', 'cjs']) {
   })
 }
 
+test('ioredis is optional: the installed package has no runtime dependency, and IPOS.new({ redis }) without it says what to install', () => {
+  assert.ok(!fs.existsSync(path.join(app, 'node_modules', 'ioredis')), 'npm i ipos does not pull ioredis')
+  fs.writeFileSync(path.join(app, 'redis.cjs'), `require('ipos').new({ redis: 'redis://127.0.0.1:1' }).then(
+  () => console.log('resolved'), (e) => console.log(JSON.stringify({ code: e.code, message: e.message })))`)
+  const out = JSON.parse(run(process.execPath, ['redis.cjs'], app).stdout)
+  assert.strictEqual(out.code, 'ERR_IPOS_NO_REDIS_CLIENT')
+  assert.match(out.message, /npm i ioredis/)
+})
+
 test('the typings compile in a consumer with tsc --strict (CJS and ESM imports)', () => {
   const consumer = (importIpos) => `${importIpos}
 import { fork } from 'child_process'

@@ -96,9 +96,24 @@ function badOption(msg) {
   return iposError(TypeError, 'ERR_IPOS_BAD_OPTIONS', `IPOS.new({ redis }): ${msg}`)
 }
 
+/**
+ * ioredis is an optional peer dependency: only processes that attach to Redis need it, so
+ * `npm i ipos` stays free of runtime dependencies.
+ */
+function loadIoredis() {
+  try {
+    return require('ioredis')
+  } catch (e) {
+    if (e && e.code === 'MODULE_NOT_FOUND' && /ioredis/.test(e.message)) {
+      throw iposError(Error, 'ERR_IPOS_NO_REDIS_CLIENT', 'IPOS.new({ redis }) needs the ioredis package: npm i ioredis')
+    }
+    throw e
+  }
+}
+
 /** The options for ioredis from `redis`: a URL, a unix socket path or an ioredis client. */
 function clients(redis) {
-  const Redis = require('ioredis')
+  const Redis = loadIoredis()
   const own = { enableAutoPipelining: true, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: null, lazyConnect: true, retryStrategy: (n) => Math.min(50 * n, 1000) }
   if (redis !== null && typeof redis === 'object' && typeof redis.duplicate === 'function') {
     // A client of the user's: its settings, our connections (ours to configure and to close).
