@@ -5,7 +5,7 @@
 // one append, Map#set one mapSet) with the value encoded at that moment, applies the change to the
 // target and returns: nothing crosses into Rust per mutation.
 
-const { RAW, RESERVED, encode, encodeKeyRef, classOf } = require('./codec')
+const { RAW, TAG, RESERVED, encode, encodeKeyRef, classOf } = require('./codec')
 const { iposError } = require('./errors')
 const { writeOp } = require('./ops')
 const { MAX_GAP } = require('./limits')
@@ -105,8 +105,9 @@ function pathOf(t) {
       fmt.push(i)
     } else if (p instanceof Map) {
       if (p.get(seg) !== cur) return null
-      wire.push(encodeKeyRef(p, seg, m.owner.opts))
-      fmt.push({ get: seg })
+      const ref = encodeKeyRef(p, seg, m.owner.opts)
+      wire.push(ref)
+      fmt.push(ref !== null && typeof ref === 'object' && ref[TAG] === '#' ? { get: seg, at: ref.v } : { get: seg })
     } else if (p instanceof Set) {
       const i = positionIn(p, cur)
       if (i < 0) return null
