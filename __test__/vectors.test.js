@@ -177,7 +177,7 @@ function jsSegs(root, segs, ctx) {
       cur = cur[seg]
     } else if (cur instanceof Map) {
       const { key } = codec.resolveKeyRef(cur, seg, ctx)
-      out.push(codec.getSeg(cur, key))
+      out.push({ get: key, in: cur })
       cur = cur.get(key)
     } else if (cur instanceof Set) {
       const i = typeof seg === 'number' ? seg : seg.v
@@ -207,4 +207,30 @@ test('limits: the binding hands JS the core limits of the vectors', () => {
   assert.strictEqual(lib.DEFAULT_MAX_FRAME_BYTES, L.maxFrameBytes)
   assert.strictEqual(lib.MAX_NACK_CHARS, L.maxNackChars)
   assert.strictEqual(lib.DEFAULT_MAX_ARRAY_LENGTH, L.maxArrayLength)
+})
+
+test('paths: a write through live proxies names its place as the vectors spell it', () => {
+  const IPOS = require('..')
+  const ipos = IPOS.new()
+  try {
+    const key = {}
+    ipos.create('state', { rooms: new Map([['lobby', new Set([{ users: [{}] }])], [key, new Map()]]) })
+    const room = [...ipos.state.rooms.get('lobby')][0]
+    assert.throws(() => { room.users[0].name = Symbol('x') }, (e) => {
+      assert.strictEqual(e.code, 'ERR_IPOS_UNSHAREABLE')
+      assert.strictEqual(e.path, 'state.rooms.get("lobby").values()[0].users[0].name')
+      return true
+    })
+    const live = [...ipos.state.rooms.keys()][1] // the shared copy of `key`
+    assert.throws(() => ipos.state.rooms.get(live).set(1, { a: Symbol('x') }), (e) => {
+      assert.strictEqual(e.path, 'state.rooms.get(<key #1>).get(1).a')
+      return true
+    })
+    assert.throws(() => ipos.state.rooms.set({}, [Symbol('x')]), (e) => {
+      assert.strictEqual(e.path, 'state.rooms.get(<key #2>)[0]')
+      return true
+    })
+  } finally {
+    ipos.close()
+  }
 })

@@ -65,16 +65,17 @@ const IDENT = /^[A-Za-z_$][\w$]*$/
  * Formats a key path the way a user would write it: `cfg.limits.max`, `list[3]`,
  * `m.get("k")`, `s.values()[2]`. The core spells paths the same way (crates/ipos-core/src/path.rs;
  * docs/vectors/paths.json holds both to it). Segments: a string (object key), a number (array
- * index), `{ get, at }` (the Map entry with key `get` at position `at`), `{ member }` (the Set
- * member at that position), `{ key }` (the Map key itself at that position) and `{ instance }`
- * (the serialised data of a class instance).
+ * index), `{ get, at }` or `{ get, in }` (the entry with key `get` of a Map, at position `at`, or
+ * wherever it is in Map `in`, its end if not there yet: found only when a message is written),
+ * `{ member }` (the Set member at that position), `{ key }` (the Map key itself at that position)
+ * and `{ instance }` (the serialised data of a class instance).
  */
 function formatPath(key, segs) {
   let s = IDENT.test(key) ? key : `[${JSON.stringify(String(key))}]`
   for (const seg of segs) {
     if (typeof seg === 'number') s += `[${seg}]`
     else if (typeof seg === 'string') s += IDENT.test(seg) ? `.${seg}` : `[${JSON.stringify(seg)}]`
-    else if ('get' in seg) s += `.get(${fmtKey(seg.get, seg.at)})`
+    else if ('get' in seg) s += `.get(${fmtKey(seg)})`
     else if ('member' in seg) s += `.values()[${seg.member}]`
     else if ('key' in seg) s += `.keys()[${seg.key}]`
     else if ('instance' in seg) s += ` (instance of ${seg.instance})`
@@ -83,24 +84,21 @@ function formatPath(key, segs) {
 }
 
 /** A Map key as JS source would spell it; an object key, which has no spelling, by position. */
-function fmtKey(k, at) {
+function fmtKey({ get: k, at, in: m }) {
   switch (typeof k) {
     case 'string': return JSON.stringify(k)
     case 'bigint': return `${k}n`
     case 'number': case 'boolean': case 'undefined': return String(k)
-    default: return k === null ? 'null' : `<key #${at}>`
   }
-}
-
-/** The path segment of the entry with key `k` of Map `m` (or the entry `k` would add). */
-function getSeg(m, k) {
-  if ((typeof k !== 'object' || k === null) && typeof k !== 'function') return { get: k }
-  let i = 0
-  for (const x of m.keys()) {
-    if (x === k) return { get: k, at: i }
-    i++
+  if (k === null) return 'null'
+  if (at === undefined && m !== undefined) {
+    at = 0
+    for (const x of m.keys()) {
+      if (x === k) break
+      at++
+    }
   }
-  return { get: k, at: i }
+  return `<key #${at}>`
 }
 
 // While an error unwinds out of `enc`, each level adds its segment; the message is written once
@@ -455,5 +453,5 @@ function resolveKeyRef(container, ref, ctx) {
 }
 
 module.exports = {
-  RAW, TAG, RESERVED, registerClass, classOf, classes, encode, encodeKeyRef, decode, decodeCopy, resolveKeyRef, formatPath, getSeg,
+  RAW, TAG, RESERVED, registerClass, classOf, classes, encode, encodeKeyRef, decode, decodeCopy, resolveKeyRef, formatPath,
 }

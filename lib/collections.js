@@ -3,7 +3,7 @@
 // lib/proxy.js). Same rules: a trap records one intent-level op, applies the change to the raw
 // target, and returns; Map keys and Set members travel by value or, for objects, by position.
 
-const { encode, encodeKeyRef, classOf, getSeg } = require('./codec')
+const { encode, encodeKeyRef, classOf } = require('./codec')
 const { iposError } = require('./errors')
 const { raw, child, pathOf, snapshot, META } = require('./proxy')
 
@@ -36,7 +36,7 @@ const MAP_METHODS = {
       return this
     }
     const owner = path.owner
-    const segs = path.fmt.concat(getSeg(t, k))
+    const segs = path.fmt.concat({ get: k, in: t })
     let kj
     if (typeof k === 'object' && k !== null && !t.has(k)) {
       // A new object key travels whole; the key object itself stays the key here (identity).
@@ -56,9 +56,8 @@ const MAP_METHODS = {
     if (!t.has(k)) return false
     const path = pathOf(t)
     const kj = path === null ? null : keyRefJson(path.owner, t, k)
-    const seg = path === null ? null : getSeg(t, k)
     t.delete(k)
-    if (path !== null) path.owner.outbox.record('md', path.key, path.wire, path.fmt.concat(seg), kj)
+    if (path !== null) path.owner.outbox.record('md', path.key, path.wire, path.fmt.concat({ get: k, in: t }), kj)
     return true
   },
   clear() {

@@ -5,7 +5,7 @@
 // one append, Map#set one mapSet) with the value encoded at that moment, applies the change to the
 // target and returns: nothing crosses into Rust per mutation.
 
-const { RAW, TAG, RESERVED, encode, encodeKeyRef, classOf } = require('./codec')
+const { RAW, RESERVED, encode, encodeKeyRef, classOf } = require('./codec')
 const { iposError } = require('./errors')
 const { writeOp } = require('./ops')
 const { MAX_GAP } = require('./limits')
@@ -105,9 +105,8 @@ function pathOf(t) {
       fmt.push(i)
     } else if (p instanceof Map) {
       if (p.get(seg) !== cur) return null
-      const ref = encodeKeyRef(p, seg, m.owner.opts)
-      wire.push(ref)
-      fmt.push(ref !== null && typeof ref === 'object' && ref[TAG] === '#' ? { get: seg, at: ref.v } : { get: seg })
+      wire.push(encodeKeyRef(p, seg, m.owner.opts))
+      fmt.push({ get: seg, in: p })
     } else if (p instanceof Set) {
       const i = positionIn(p, cur)
       if (i < 0) return null
