@@ -17,6 +17,8 @@ class Peers {
     this.pingId = 0
     this.onFrameBound = (link, d) => this.s.inbound.onFrame(link, d)
     this.onGoneBound = (link) => this.drop(link)
+    this.onBehindBound = (link) => this.onBehind(link)
+    this.onDrainedBound = (link) => this.onDrained(link)
   }
 
   hello() {
@@ -48,6 +50,9 @@ class Peers {
       }, ms)
       link.ready.then(() => clearTimeout(timer), () => clearTimeout(timer))
     }
+    link.maxBacklog = this.s.opts.maxBacklogBytes
+    link.onBehind = this.onBehindBound
+    link.onDrained = this.onDrainedBound
     this.children.set(target, link)
     debug('adding %s', linkName(link))
     link.attach(this.onFrameBound, this.onGoneBound)
@@ -137,7 +142,7 @@ class Peers {
     this.refreshFunctionGate()
     link.state = 'syncing'
     debug('hello from %s (%s): sending snapshot', linkName(link), v.id)
-    link.send(this.s.core.snapshot())
+    this.sendSnapshot(link)
   }
 
   /** The parent's snapshot is applied: ops now go up, and children get the state we now share. */
@@ -147,7 +152,7 @@ class Peers {
     this.upstream = link
     link.state = 'synced'
     link.send('{"t":"A"}')
-    for (const c of this.children.values()) if (c.state !== 'new') c.send(this.s.core.snapshot())
+    for (const c of this.children.values()) if (c.state !== 'new') this.sendSnapshot(c)
     const held = link.heldPings
     link.heldPings = null
     if (held) for (const i of held) this.onPing(link, i)
@@ -171,7 +176,7 @@ class Peers {
   resync(link) {
     if (link.state === 'new') return
     debug('resyncing %s', linkName(link))
-    link.send(this.s.core.snapshot())
+    this.sendSnapshot(link)
   }
 
   /** A child acknowledged our snapshot: its addProcess() resolves. */
@@ -191,6 +196,32 @@ class Peers {
   onNack(link, v) {
     link.detach()
     this.forget(link, iposError(Error, v.code, `the process could not apply this process's state: ${v.m}`))
+  }
+
+  /** The whole state for one child; the backlog limit lets it through on top of the limit. */
+  sendSnapshot(link) {
+    const snap = this.s.core.snapshot()
+    link.allowance = snap.length
+    link.send(snap)
+  }
+
+  // ---- backlog -------------------------------------------------------------------------------
+
+  /**
+   * A child has more than `maxBacklogBytes` not yet taken from its channel (stopped, or slower
+   * than the writers): stop queueing state for it, so this process's memory stays bounded. Once
+   * the channel drains, it gets a snapshot instead of everything it missed (as a Redis replica
+   * whose output buffer overflowed gets a full resync).
+   */
+  onBehind(link) {
+    debug('%s is behind: %d B queued; frames for it are dropped until it drains', linkName(link), link.queued)
+  }
+
+  onDrained(link) {
+    debug('%s drained: sending a fresh snapshot', linkName(link))
+    link.behind = false
+    this.sendSnapshot(link)
+    link.release()
   }
 
   // ---- routing -------------------------------------------------------------------------------
