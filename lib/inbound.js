@@ -39,6 +39,9 @@ class Inbound {
         // We cannot take the parent's state: tell it why, so its addProcess() fails clearly.
         link.send(nack(err))
       }
+      // A sequenced frame we could not take: we can no longer follow the parent, so ask it for a
+      // fresh snapshot; the core drops its `q` frames until then.
+      if (link.isParent && s.core.takeResync()) s.peers.requestResync(link)
       return s.error(err, link)
     }
     const v = JSON.parse(out[0])
@@ -69,7 +72,12 @@ class Inbound {
         // A log entry no process could read (a foreign or hostile writer): skipped by all.
         if (v.code) s.error(iposError(Error, v.code, `a log entry was skipped by every process: ${v.message}`), link)
         return
-      case 'p': return peers.onPing(link, v.i)
+      case 'd': return // a `q` while we wait for a snapshot (see requestResync)
+      case 'R': return peers.resync(link)
+      case 'p':
+        // "Everything before this ping is applied" is only true here once the snapshot is.
+        if (link.isParent && link.heldPings) return link.heldPings.push(v.i)
+        return peers.onPing(link, v.i)
       case 'P': return peers.onPong(link, v.i)
       case 'g': return peers.onGoodbye(link)
       case 'N': return peers.onNack(link, v)

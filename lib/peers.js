@@ -118,6 +118,7 @@ class Peers {
     this.upstream = null
     for (const resolve of link.pings.values()) resolve()
     link.pings.clear()
+    link.heldPings = null
     if (!wasSynced) return
     // We are the root of what is left. Pending ops we already show here become sequenced, so
     // our children get them too.
@@ -147,15 +148,40 @@ class Peers {
   /** The parent's snapshot is applied: ops now go up, and children get the state we now share. */
   synced(link) {
     debug('snapshot from parent applied')
+    const again = link.state === 'synced'
     this.upstream = link
     link.state = 'synced'
     link.send('{"t":"A"}')
     for (const c of this.children.values()) if (c.state !== 'new') this.sendSnapshot(c)
-    this.s.emitter.emit('peer', { peer: link.target, role: 'parent' })
+    const held = link.heldPings
+    link.heldPings = null
+    if (held) for (const i of held) this.onPing(link, i)
+    if (!again) this.s.emitter.emit('peer', { peer: link.target, role: 'parent' })
+  }
+
+  /**
+   * We could not take a sequenced frame from the parent: ask it for a fresh snapshot. Its pings
+   * wait until that snapshot is applied, so its flush() still means "applied here".
+   */
+  requestResync(link) {
+    debug('behind the parent: asking for a snapshot')
+    if (!link.heldPings) link.heldPings = []
+    link.send('{"t":"R"}')
+  }
+
+  /**
+   * Sends a child a fresh snapshot (it asked, being behind): it replaces its state in place,
+   * keeps its own pending writes and passes the snapshot on to its own children.
+   */
+  resync(link) {
+    if (link.state === 'new') return
+    debug('resyncing %s', linkName(link))
+    this.sendSnapshot(link)
   }
 
   /** A child acknowledged our snapshot: its addProcess() resolves. */
   onAck(link) {
+    if (link.state === 'synced') return // a resync's snapshot is applied
     debug('%s joined', linkName(link))
     link.state = 'synced'
     const w = this.waiters.get(link)

@@ -248,6 +248,18 @@ impl Core {
         self.engine.pending_len() as u32
     }
 
+    /// Whether this instance waits for a snapshot because it could not follow its parent.
+    #[napi(getter)]
+    pub fn behind(&self) -> bool {
+        self.engine.behind()
+    }
+
+    /// True once after this instance fell behind its parent: send the parent `{"t":"R"}`.
+    #[napi]
+    pub fn take_resync(&mut self) -> bool {
+        self.engine.take_resync()
+    }
+
     #[napi(getter)]
     pub fn is_root(&self) -> bool {
         self.engine.is_root()
