@@ -144,6 +144,7 @@ class Inbound {
     s.joined = true
     s.peers.synced(link)
     if (again) s.emitter.emit('resync', { peer: link.target })
+    if (link.onResynced) link.onResynced()
     s.ready()
   }
 

@@ -13,6 +13,7 @@ class Peers {
     this.parent = null // link to the parent, once it exists
     this.upstream = null // the parent link once its snapshot is applied: ops go up, not down
     this.children = new Map() // target -> link
+    this.away = false // the parent is gone but will be back (see `suspend`)
     this.waiters = new Map() // link -> { resolve, reject } for addProcess
     this.pingId = 0
     this.onFrameBound = (link, d) => this.s.inbound.onFrame(link, d)
@@ -36,7 +37,11 @@ class Peers {
     this.s.assertOpen()
     const existing = this.children.get(target)
     if (existing) return existing.ready
-    const link = childLink(target)
+    return this.addLink(childLink(target))
+  }
+
+  /** Connects a child over `link` (keyed by `link.target`); resolves once it joined. */
+  addLink(link) {
     link.ready = new Promise((resolve, reject) => this.waiters.set(link, { resolve, reject }))
     const ms = this.s.opts.joinTimeout
     if (ms > 0 && ms < Infinity) {
@@ -48,7 +53,7 @@ class Peers {
       }, ms)
       link.ready.then(() => clearTimeout(timer), () => clearTimeout(timer))
     }
-    this.children.set(target, link)
+    this.children.set(link.target, link)
     debug('adding %s', linkName(link))
     link.attach(this.onFrameBound, this.onGoneBound)
     link.send(this.hello())
@@ -102,8 +107,25 @@ class Peers {
   drop(link) {
     if (link === this.parent) {
       this.parent = null
-      this.left(link, 'gone')
+      // A socket parent that this process reconnects to: stay its child meanwhile.
+      if (link.session && link.session.keeps()) this.suspend(link)
+      else this.left(link, 'gone')
+      if (link.session) link.session.lost(link)
     } else this.forget(link)
+  }
+
+  /**
+   * The parent is gone but this process will join it again: it stays a non-root, so what it
+   * writes meanwhile stays pending in the core (sent nowhere) until the resync.
+   */
+  suspend(link) {
+    this.refreshFunctionGate()
+    const wasSynced = this.upstream !== null
+    this.upstream = null
+    this.away = true
+    for (const resolve of link.pings.values()) resolve()
+    link.pings.clear()
+    if (wasSynced) this.s.emitter.emit('peerLeft', { peer: link.target, role: 'parent', reason: 'gone' })
   }
 
   /** The parent left: this process becomes the root of what is left. */
@@ -143,6 +165,7 @@ class Peers {
   synced(link) {
     debug('snapshot from parent applied')
     this.upstream = link
+    this.away = false
     link.state = 'synced'
     link.send('{"t":"A"}')
     for (const c of this.children.values()) if (c.state !== 'new') c.send(this.s.core.snapshot())
@@ -172,7 +195,7 @@ class Peers {
   /** A frame made here goes up to the parent, or down to every child when this is the root. */
   sendOut(frame) {
     if (this.upstream !== null) this.upstream.send(frame)
-    else this.sendDown(frame)
+    else if (!this.away) this.sendDown(frame)
   }
 
   sendDown(frame) {
