@@ -123,8 +123,10 @@ function accept(s, sock, opts, pending) {
   pending.add(sock)
   const link = new SocketLink(sock, false, sock)
   let authed = false
+  let refused = false
   const refuse = (err, tell) => {
-    if (reader.dead && !tell) return
+    if (refused) return
+    refused = true
     reader.dead = true
     pending.delete(sock)
     clearTimeout(timer)
@@ -158,10 +160,10 @@ function accept(s, sock, opts, pending) {
     pending.delete(sock)
     clearTimeout(timer)
     if (!reader.dead && reader.partial()) {
-      reader.dead = true
       const err = iposError(Error, 'ERR_IPOS_BAD_FRAME', 'a peer\'s connection closed in the middle of a frame; the partial frame was dropped')
+      reader.dead = true
       if (authed) link.fail(err)
-      else s.error(err, link)
+      else refuse(err, false)
     }
     if (authed) link.lost()
   })
