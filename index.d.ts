@@ -18,6 +18,8 @@ declare namespace IPOS {
     maxDepth?: number
     /** Longest shared array (default 10,000,000); a change that would grow one further is refused. */
     maxArrayLength?: number
+    /** Bytes a child may have queued and not taken before it is resynced with a snapshot instead (default 64 MiB; 0: unbounded). */
+    maxBacklogBytes?: number
     /** ms after which `addProcess()` rejects with ERR_IPOS_TIMEOUT if the peer never joined (default 30000; 0: never). */
     joinTimeout?: number
     /** A duck-typed channel to the parent, used instead of `process`. */

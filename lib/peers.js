@@ -18,6 +18,8 @@ class Peers {
     this.pingId = 0
     this.onFrameBound = (link, d) => this.s.inbound.onFrame(link, d)
     this.onGoneBound = (link) => this.drop(link)
+    this.onBehindBound = (link) => this.onBehind(link)
+    this.onDrainedBound = (link) => this.onDrained(link)
   }
 
   hello() {
@@ -53,6 +55,9 @@ class Peers {
       }, ms)
       link.ready.then(() => clearTimeout(timer), () => clearTimeout(timer))
     }
+    link.maxBacklog = this.s.opts.maxBacklogBytes
+    link.onBehind = this.onBehindBound
+    link.onDrained = this.onDrainedBound
     this.children.set(link.target, link)
     debug('adding %s', linkName(link))
     link.attach(this.onFrameBound, this.onGoneBound)
@@ -158,7 +163,7 @@ class Peers {
     this.refreshFunctionGate()
     link.state = 'syncing'
     debug('hello from %s (%s): sending snapshot', linkName(link), v.id)
-    link.send(this.s.core.snapshot())
+    this.sendSnapshot(link)
   }
 
   /** The parent's snapshot is applied: ops now go up, and children get the state we now share. */
@@ -168,7 +173,7 @@ class Peers {
     this.away = false
     link.state = 'synced'
     link.send('{"t":"A"}')
-    for (const c of this.children.values()) if (c.state !== 'new') c.send(this.s.core.snapshot())
+    for (const c of this.children.values()) if (c.state !== 'new') this.sendSnapshot(c)
     this.s.emitter.emit('peer', { peer: link.target, role: 'parent' })
   }
 
@@ -188,6 +193,32 @@ class Peers {
   onNack(link, v) {
     link.detach()
     this.forget(link, iposError(Error, v.code, `the process could not apply this process's state: ${v.m}`))
+  }
+
+  /** The whole state for one child; the backlog limit lets it through on top of the limit. */
+  sendSnapshot(link) {
+    const snap = this.s.core.snapshot()
+    link.allowance = snap.length
+    link.send(snap)
+  }
+
+  // ---- backlog -------------------------------------------------------------------------------
+
+  /**
+   * A child has more than `maxBacklogBytes` not yet taken from its channel (stopped, or slower
+   * than the writers): stop queueing state for it, so this process's memory stays bounded. Once
+   * the channel drains, it gets a snapshot instead of everything it missed (as a Redis replica
+   * whose output buffer overflowed gets a full resync).
+   */
+  onBehind(link) {
+    debug('%s is behind: %d B queued; frames for it are dropped until it drains', linkName(link), link.queued)
+  }
+
+  onDrained(link) {
+    debug('%s drained: sending a fresh snapshot', linkName(link))
+    link.behind = false
+    this.sendSnapshot(link)
+    link.release()
   }
 
   // ---- routing -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@
 const { isUtf8 } = require('buffer')
 const { iposError } = require('./errors')
 const { debug, linkName } = require('./debug')
-const { VERSION } = require('./transport')
+const { Link, VERSION } = require('./transport')
 
 /** Largest frame accepted before a connection is authenticated (the auth frame and its answer). */
 const MAX_AUTH_BYTES = 16 * 1024
@@ -124,27 +124,13 @@ const FATAL = new Set(['ERR_IPOS_BAD_FRAME', 'ERR_IPOS_FRAME_TOO_LARGE', 'ERR_IP
 
 /**
  * A link over one connected socket. The connection is owned by whoever made the link (the
- * listener or the connecting side), which feeds it bytes through `reader` until `attach`.
+ * listener or the connecting side), which reads it and hands each frame to `deliver`.
  */
-class SocketLink {
+class SocketLink extends Link {
   constructor(socket, isParent, target) {
-    this.target = target
-    this.isParent = isParent
-    this.state = 'new'
-    this.peerId = null
-    this.pings = new Map()
-    this.onFrame = null
-    this.onGone = null
-    this.gone = false
+    super(target, isParent)
     this.socket = socket
     this.cause = null
-    this.truncated = false
-  }
-
-  /** Hands frames (already being read by `reader`) to `onFrame(link, frame)`. */
-  attach(onFrame, onGone) {
-    this.onFrame = onFrame
-    this.onGone = onGone
   }
 
   /** Delivers one frame text read off the socket. */
@@ -153,12 +139,19 @@ class SocketLink {
     if (this.onFrame !== null && !this.gone) this.onFrame(this, text)
   }
 
-  send(frame) {
-    if (this.gone || this.socket.destroyed || !this.socket.writable) return false
+  _out(frame) {
+    const sock = this.socket
+    if (sock.destroyed || !sock.writable) return this.lost()
     if (debug.enabled) debug('out %s %d B %s', linkName(this), frame.length, frame.slice(0, 60))
-    this.socket.write(encode(frame))
-    return true
+    const buf = encode(frame)
+    const n = buf.length
+    this.queued += n
+    sock.write(buf, () => this._written(n))
   }
+
+  // The owner reads the socket; nothing to (un)subscribe here.
+  _listen() {}
+  _unlisten() {}
 
   /**
    * A frame from this peer was rejected (already reported): one that shows the peer does not
@@ -175,23 +168,16 @@ class SocketLink {
     this.socket.destroy()
   }
 
-  /** The connection closed. */
-  lost() {
-    if (this.gone) return
-    this.gone = true
-    debug('link lost: %s%s', linkName(this), this.cause ? ` (${this.cause.message})` : '')
-    if (this.onGone) this.onGone(this)
-  }
-
   /** Leaves without reporting loss: what was written (a goodbye) still goes out, then the socket ends. */
   detach() {
     if (this.gone) return
     this.gone = true
-    this.socket.end()
+    const sock = this.socket
+    sock.end()
     // A peer that never reads must not keep the socket (and this process) alive.
-    const timer = setTimeout(() => this.socket.destroy(), 2000)
+    const timer = setTimeout(() => sock.destroy(), 2000)
     timer.unref()
-    this.socket.once('close', () => clearTimeout(timer))
+    sock.once('close', () => clearTimeout(timer))
   }
 }
 
