@@ -14,6 +14,8 @@ class Peers {
     this.upstream = null // the parent link once its snapshot is applied: ops go up, not down
     this.children = new Map() // target -> link
     this.away = false // the parent is gone but will be back (see `suspend`)
+    this.heldUp = [] // children's batches that arrived while away, for the parent once back
+    this.heldUpBytes = 0
     this.waiters = new Map() // link -> { resolve, reject } for addProcess
     this.pingId = 0
     this.onFrameBound = (link, d) => this.s.inbound.onFrame(link, d)
@@ -128,6 +130,8 @@ class Peers {
     const wasSynced = this.upstream !== null
     this.upstream = null
     this.away = true
+    this.heldUp = []
+    this.heldUpBytes = 0
     for (const resolve of link.pings.values()) resolve()
     link.pings.clear()
     if (wasSynced) this.s.emitter.emit('peerLeft', { peer: link.target, role: 'parent', reason: 'gone' })
@@ -169,12 +173,37 @@ class Peers {
   /** The parent's snapshot is applied: ops now go up, and children get the state we now share. */
   synced(link) {
     debug('snapshot from parent applied')
+    const back = this.away
     this.upstream = link
     this.away = false
     link.state = 'synced'
     link.send('{"t":"A"}')
+    if (back) this.resend(link)
     for (const c of this.children.values()) if (c.state !== 'new') this.sendSnapshot(c)
     this.s.emitter.emit('peer', { peer: link.target, role: 'parent' })
+  }
+
+  /**
+   * Back from away, over a new connection: nothing says which of our batches reached the old
+   * parent, so every one still pending after the snapshot goes up again, then what the children
+   * sent meanwhile.
+   */
+  resend(link) {
+    for (const f of this.s.core.pendingFrames()) link.send(f)
+    const held = this.heldUp
+    this.heldUp = []
+    this.heldUpBytes = 0
+    for (const f of held) link.send(f)
+  }
+
+  /** A child's batch on its way to the root (this process is not the root). */
+  relayUp(frame) {
+    if (this.upstream !== null) return this.upstream.send(frame)
+    // Away: kept for the parent we will join again, up to the backlog limit (past it, the
+    // children keep those batches pending and the root never sees them).
+    if (!this.away || this.heldUpBytes + frame.length > this.s.opts.maxBacklogBytes) return debug('dropping a child batch while away')
+    this.heldUp.push(frame)
+    this.heldUpBytes += frame.length
   }
 
   /** A child acknowledged our snapshot: its addProcess() resolves. */

@@ -20,6 +20,7 @@ use crate::txn::{apply_batch_in, Scratch, Txn};
 use crate::value::Fields;
 
 mod receive;
+mod resend;
 pub use receive::Snapshot;
 
 /// Limits applied to everything the engine accepts.
