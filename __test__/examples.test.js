@@ -1,5 +1,5 @@
 'use strict'
-// The cluster and worker_threads examples run as `npm run example:cluster` / `example:threads`
+// The cluster, worker_threads and socket examples run as `npm run example:cluster` / `:threads` / `:socket`
 // would run them, and print what the primary (main thread) saw come back from its workers.
 const { test } = require('node:test')
 const assert = require('node:assert')
@@ -30,6 +30,18 @@ test('npm run example:threads: the worker thread answers the task through shared
   assert.strictEqual(example('example:threads'), [
     'main sees primes: 2 3 5 7 11 13 17 19 23 29 31 37 41 43 47',
     'main sees task: { primesBelow: 50, done: true }',
+    '',
+  ].join('\n'))
+})
+
+test('npm run example:socket: clients started on their own attach to the server by its socket path', () => {
+  assert.strictEqual(example('example:socket'), [
+    'server: listening',
+    'client alice: visits was 0, now 1',
+    'server: visits is now 1',
+    'client bob: visits was 1, now 2',
+    'server: visits is now 2',
+    'server: closed',
     '',
   ].join('\n'))
 })
