@@ -45,11 +45,26 @@ declare namespace IPOS {
     mode?: number
   }
 
-  /** `'disconnect'`: the listener this process joined over a socket is gone. */
+  /** `'disconnect'` / `'reconnect'`: the parent this process attached to (a socket listener, Redis) is gone / back. */
   interface DisconnectEvent {
-    path: string
-    /** The socket error that ended the connection, if one did. */
+    peer: unknown
+    role: 'parent'
+    /** Over a socket: its path. */
+    path?: string
+    /** Over a socket: the error that ended the connection, if one did. */
     cause?: Error
+  }
+
+  /** Options for `IPOS.new({ redis })`: processes on any host share fields through a Redis Stream. */
+  interface RedisOptions extends Options {
+    /** `redis://[user:pass@]host:port/db`, `rediss://...` (TLS), a unix socket path, or an ioredis client (its settings are used for connections of ipos's own). */
+    redis: string | { duplicate(options?: object): any }
+    /** Names the shared space (default `'ipos'`). */
+    name?: string
+    /** Starts every key ipos uses in Redis (default `'ipos'`). */
+    prefix?: string
+    /** Log entries after which a new snapshot is written and the log trimmed (default 10000). */
+    snapshotEvery?: number
   }
 
   /** Any object that carries messages: `send(message)` and `on('message', fn)`. */
@@ -132,15 +147,13 @@ declare namespace IPOS {
     on(event: 'peer' | 'peerLeft', listener: (ev: PeerEvent) => void): this
     /** This process's state was replaced by its parent's (re-added, or resynced), in place. */
     on(event: 'resync', listener: (ev: { peer: Peer | NodeJS.Process | Socket }) => void): this
-    /** Joined over a socket: the listener is gone (`'disconnect'`), or back and resynced (`'reconnect'`). */
-    on(event: 'disconnect', listener: (ev: DisconnectEvent) => void): this
-    on(event: 'reconnect', listener: (ev: { path: string }) => void): this
+    /** Attached over a socket or to Redis: the connection to the parent was lost (writes stay pending) / is back and resynced. */
+    on(event: 'disconnect' | 'reconnect', listener: (ev: DisconnectEvent) => void): this
     once(event: 'change', listener: (ev: ChangeEvent<keyof F & string>) => void): this
     once(event: 'error', listener: (err: IposError) => void): this
     once(event: 'peer' | 'peerLeft', listener: (ev: PeerEvent) => void): this
     once(event: 'resync', listener: (ev: { peer: Peer | NodeJS.Process | Socket }) => void): this
-    once(event: 'disconnect', listener: (ev: DisconnectEvent) => void): this
-    once(event: 'reconnect', listener: (ev: { path: string }) => void): this
+    once(event: 'disconnect' | 'reconnect', listener: (ev: DisconnectEvent) => void): this
     off(event: 'change' | 'error' | 'peer' | 'peerLeft' | 'resync' | 'disconnect' | 'reconnect', listener: (...args: any[]) => void): this
     /** Resolves when every connected peer has applied everything sent so far. */
     flush(): Promise<void>
@@ -165,6 +178,11 @@ interface IPOSStatic {
    * no ipos parent): `await` it there. Elsewhere it returns the instance. Typed as the instance,
    * which `await` passes through, so one line works in both: `const ipos = await IPOS.new<F>()`.
    */
+  /**
+   * Attached to Redis: resolves once the latest snapshot and every log entry after it are applied.
+   * Every process attached to the same server and `name` shares the same fields.
+   */
+  'new'<F extends Record<string, any> = Record<string, any>>(options: IPOS.RedisOptions): Promise<IPOS.Instance<F>>
   'new'<F extends Record<string, any> = Record<string, any>>(options?: IPOS.Options): IPOS.Instance<F>
   /** Lets instances of `ctor` be shared; call in every process before `IPOS.new()`. */
   registerClass<T>(

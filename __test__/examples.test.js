@@ -34,6 +34,18 @@ test('npm run example:threads: the worker thread answers the task through shared
   ].join('\n'))
 })
 
+test('npm run example:redis: two independently started processes read each other\'s field through Redis', () => {
+  // The example starts its own redis-server when REDIS_URL is not set.
+  const env = { ...process.env }
+  delete env.REDIS_URL
+  const file = /^node (\S+)$/.exec(PKG.scripts['example:redis'])[1]
+  assert.strictEqual(execFileSync(process.execPath, [path.join(EXAMPLES, '..', file)], { encoding: 'utf8', timeout: 30000, env }), [
+    'alice read: hello from bob',
+    'bob read: hello from alice',
+    '',
+  ].join('\n'))
+})
+
 test('npm run example:socket: clients started on their own attach to the server by its socket path', () => {
   assert.strictEqual(example('example:socket'), [
     'server: listening',

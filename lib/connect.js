@@ -135,7 +135,7 @@ class Session {
     if (this.up) {
       this.up = false
       debug('lost the listener on %s', this.path)
-      this.s.emitter.emit('disconnect', { path: this.path, cause: link.cause || undefined })
+      this.s.emitter.emit('disconnect', { peer: link.target, role: 'parent', path: this.path, cause: link.cause || undefined })
     }
     if (this.reconnect) this.retry()
   }
@@ -154,7 +154,8 @@ class Session {
     this.up = true
     this.tries = 0
     debug('reconnected to %s', this.path)
-    this.s.emitter.emit('reconnect', { path: this.path })
+    const parent = this.s.peers.parent
+    this.s.emitter.emit('reconnect', { peer: parent && parent.target, role: 'parent', path: this.path })
   }
 
   close() {

@@ -19,6 +19,8 @@ class IPOS {
     const s = ipos[STATE]
     // A socket to join: the IPC channel, if this process has one, is left to the user.
     if (options && options.connect !== undefined) return connect(ipos, s, options)
+    // Attached to Redis, the stream is the parent; an IPC channel is left to the user.
+    if (options && options.redis !== undefined) return require('./redis').attach(s).then(() => ipos)
     const link = parentLink(options && options.parent)
     if (link === null) return ipos
     return new Promise((resolve) => {

@@ -329,4 +329,4 @@ function noChannel() {
   return iposError(TypeError, 'ERR_IPOS_NO_IPC', 'Process must have an ipc channel. Activate by passing "stdio: [<stdin>, <stdout>, <stderr>, \'ipc\']" as an option (fork() has one by default; exec() and execFile() cannot have one), or pass any object with send(message) and on(\'message\', fn).')
 }
 
-module.exports = { parentLink, childLink, Link, CMD, VERSION }
+module.exports = { Link, parentLink, childLink, CMD, VERSION }
