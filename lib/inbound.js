@@ -51,10 +51,7 @@ class Inbound {
       case 's': return this.applySnapshot(link, v.ops ? null : JSON.parse(d).f, isPlain(d), v.ops)
       case 'A': return peers.onAck(link)
       case 'b':
-        if (v.up) {
-          if (peers.upstream !== null) peers.upstream.send(d)
-          return
-        }
+        if (v.up) return peers.relayUp(d)
         // Applied here first and relayed after: a write answering this change (the common
         // request/response pattern) is not held up by the relay's sends.
         if (v.ok) this.applyRemote(JSON.parse(d).ops, link, isPlain(d))
@@ -167,6 +164,7 @@ class Inbound {
     s.joined = true
     s.peers.synced(link)
     if (again) s.emitter.emit('resync', { peer: link.target })
+    if (link.onResynced) link.onResynced()
     s.ready()
   }
 

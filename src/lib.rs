@@ -232,6 +232,12 @@ impl Core {
         self.engine.become_root()
     }
 
+    /// The `b` frames of the batches still pending, to send again to a new parent.
+    #[napi]
+    pub fn pending_frames(&mut self) -> Vec<String> {
+        self.engine.pending_frames()
+    }
+
     /// The visible state as JSON (tests and debugging).
     #[napi]
     pub fn dump(&mut self) -> String {

@@ -21,6 +21,7 @@ use crate::value::Fields;
 
 mod follow;
 mod receive;
+mod resend;
 mod sequenced;
 pub use receive::Snapshot;
 use sequenced::Sequenced;
