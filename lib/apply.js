@@ -118,6 +118,16 @@ function applyOp(fields, op, ctx, emit) {
       cur.set(r.key, replaceValue(cur.get(r.key), ctx.decode(op[4])))
       break
     }
+    case 'mm': {
+      // Patch only (never on the wire): back to the end of the Map, the same value kept.
+      const r = resolveKeyRef(cur, op[3], ctx)
+      if (r.found && cur.has(r.key)) {
+        const v = cur.get(r.key)
+        cur.delete(r.key)
+        cur.set(r.key, v)
+      }
+      return
+    }
     case 'md': {
       const r = resolveKeyRef(cur, op[3], ctx)
       if (r.found) {

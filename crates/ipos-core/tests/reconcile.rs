@@ -8,11 +8,13 @@
 mod common;
 
 use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
 
 use common::{gen_op, Rng};
+use ipos_core::value::MapEntries;
 use ipos_core::{
-    apply_batch, apply_op, decode_ops, ops_to_json, parse_json, same_fields, to_json, Decoder,
-    Engine, Fields, Limits, Op,
+    apply_batch, apply_op, decode_ops, get_at, ops_to_json, parse_json, same_fields, to_json,
+    Decoder, Engine, Fields, Limits, Obj, Op, Seg, Value,
 };
 use proptest::prelude::*;
 
@@ -33,10 +35,52 @@ struct Net {
     nodes: Vec<Node>,
     links: HashMap<(usize, usize), VecDeque<String>>,
     log: Vec<String>,
+    /// Makes one op on a node's state.
+    gen: fn(&Fields, &mut Rng) -> Op,
 }
 
 fn parse_ops(text: &serde_json::Value) -> Vec<Op> {
     decode_ops(text, &DEC, true).unwrap()
+}
+
+/// Applies a verdict's patch as JS does, `mm` (move a Map entry to the end, patch only) included.
+fn apply_patch(js: &mut Fields, ops: &serde_json::Value) {
+    for op in ops.as_array().unwrap() {
+        if op[0] != "mm" {
+            apply_batch(js, &parse_ops(&serde_json::Value::Array(vec![op.clone()]))).unwrap();
+            continue;
+        }
+        let mut md = op.clone();
+        md[0] = "md".into();
+        let Op::MapDelete { key, path, map_key } = parse_ops(&serde_json::json!([md])).remove(0)
+        else {
+            unreachable!()
+        };
+        let mut at = path.clone();
+        at.push(map_key.clone());
+        let value = get_at(&js[&key], &at)
+            .expect("`mm` names an entry that exists")
+            .clone();
+        apply_op(
+            js,
+            &Op::MapDelete {
+                key: key.clone(),
+                path: path.clone(),
+                map_key: map_key.clone(),
+            },
+        )
+        .unwrap();
+        apply_op(
+            js,
+            &Op::MapSet {
+                key,
+                path,
+                map_key,
+                value,
+            },
+        )
+        .unwrap();
+    }
 }
 
 fn dump_fields(f: &Fields) -> String {
@@ -71,6 +115,7 @@ impl Net {
             nodes,
             links: HashMap::new(),
             log: Vec::new(),
+            gen: gen_op,
         }
     }
 
@@ -129,7 +174,7 @@ impl Net {
         let mut scratch = self.nodes[i].js.clone();
         let mut ops = Vec::new();
         for _ in 0..1 + rng.below(3) {
-            let op = gen_op(&scratch, rng);
+            let op = (self.gen)(&scratch, rng);
             apply_op(&mut scratch, &op).unwrap_or_else(|e| {
                 panic!(
                     "generated an invalid op {}: {e}",
@@ -195,7 +240,7 @@ impl Net {
             "q" => {
                 match v["apply"].as_str().unwrap() {
                     "frame" => apply_batch(&mut node.js, &parse_ops(&f["ops"])).unwrap(),
-                    "patch" => apply_batch(&mut node.js, &parse_ops(&v["ops"])).unwrap(),
+                    "patch" => apply_patch(&mut node.js, &v["ops"]),
                     "none" => {}
                     a => panic!("verdict apply {a}"),
                 }
@@ -220,9 +265,91 @@ impl Net {
     }
 }
 
+/// Many writers on one Map (most of their sets commute; a few meet): string and number keys,
+/// deletes, nested Maps, an object beside it, and now and then the whole Map replaced.
+fn gen_writer_op(fields: &Fields, rng: &mut Rng) -> Op {
+    let fresh_map = || Value::Map(Rc::new(MapEntries::default()));
+    let Some(Value::Map(m)) = fields.get("m") else {
+        return Op::Create {
+            key: "m".into(),
+            value: fresh_map(),
+        };
+    };
+    let k = |rng: &mut Rng| Seg::Key(format!("k{}", rng.below(40)));
+    let key = "m".to_string();
+    match rng.below(12) {
+        0 => Op::MapDelete {
+            key,
+            path: vec![],
+            map_key: k(rng),
+        },
+        1 => Op::MapSet {
+            key,
+            path: vec![],
+            map_key: Seg::Num(rng.below(3) as f64),
+            value: Value::Num(rng.below(9) as f64),
+        },
+        2 | 3 => match m.iter().find(|(_, (_, v))| matches!(v, Value::Map(_))) {
+            Some((_, (kv, _))) if rng.chance(60) => Op::MapSet {
+                key,
+                path: vec![Seg::of_key(kv)],
+                map_key: k(rng),
+                value: Value::Num(rng.below(9) as f64),
+            },
+            _ => Op::MapSet {
+                key,
+                path: vec![],
+                map_key: k(rng),
+                value: fresh_map(),
+            },
+        },
+        4 => match fields.get("o") {
+            Some(Value::Object(_)) => {
+                let path = vec![Seg::Key(rng.pick(&["a", "b", "c"]).to_string())];
+                if rng.chance(30) {
+                    Op::Delete {
+                        key: "o".into(),
+                        path,
+                    }
+                } else {
+                    Op::Set {
+                        key: "o".into(),
+                        path,
+                        value: Value::Num(rng.below(9) as f64),
+                    }
+                }
+            }
+            _ => Op::Create {
+                key: "o".into(),
+                value: Value::Object(Rc::new(Obj::default())),
+            },
+        },
+        5 if rng.chance(15) => Op::Create {
+            key,
+            value: fresh_map(),
+        },
+        _ => Op::MapSet {
+            key,
+            path: vec![],
+            map_key: k(rng),
+            value: Value::Num(rng.below(9) as f64),
+        },
+    }
+}
+
 fn simulate(parents: &[Option<usize>], seed: u64, steps: usize) {
+    simulate_with(parents, seed, steps, gen_op)
+}
+
+fn simulate_with(
+    parents: &[Option<usize>],
+    seed: u64,
+    steps: usize,
+    gen: fn(&Fields, &mut Rng) -> Op,
+) {
     let mut rng = Rng(seed);
     let mut net = Net::new(parents);
+    net.gen = gen;
     // The root starts with some state, then everyone attaches.
     for _ in 0..3 {
         net.local(0, &mut rng);
@@ -281,6 +408,11 @@ proptest! {
     #[test]
     fn every_engine_converges_on_the_roots_state(seed in any::<u64>(), steps in 1usize..120) {
         simulate(&TREE, seed, steps);
+    }
+
+    #[test]
+    fn many_writers_on_one_map(seed in any::<u64>(), steps in 1usize..160) {
+        simulate_with(&[None, Some(0), Some(0), Some(0), Some(2)], seed, steps, gen_writer_op);
     }
 
     #[test]

@@ -18,12 +18,22 @@ use crate::limits::MAX_NACK_CHARS;
 
 /// `{"k":"q","o":"<origin>"` + `rest` + `}`.
 pub(super) fn q_verdict(o: &str, rest: &str, patch: Option<&[Op]>) -> String {
+    let patch = patch.map(|p| {
+        let mut s = String::new();
+        encode_ops(p, &mut s);
+        s
+    });
+    q_verdict_text(o, rest, patch.as_deref())
+}
+
+/// `q_verdict` with the patch already encoded (a JSON array of ops).
+pub(super) fn q_verdict_text(o: &str, rest: &str, patch: Option<&str>) -> String {
     let mut v = String::from(r#"{"k":"q","o":"#);
     write_str(o, &mut v);
     v.push_str(rest);
     if let Some(patch) = patch {
         v.push_str(r#","ops":"#);
-        encode_ops(patch, &mut v);
+        v.push_str(patch);
     }
     v.push('}');
     v
@@ -294,28 +304,11 @@ impl Engine {
                 elided,
             });
         }
-        let confirmed = self.confirmed.get_or_insert_with(|| self.fields.clone());
-        apply_batch_in(
-            confirmed,
-            &ops,
-            &mut self.scratch,
-            Growth::new(self.limits.max_array_length),
-        )?;
-        let mut patch = if ops.is_empty() {
-            Vec::new()
-        } else {
-            self.rebase()
-        };
-        // A state diff carries no events: the batch's dispatches follow the patch.
-        patch.extend(
-            ops.iter()
-                .filter(|o| matches!(o, Op::Dispatch { .. }))
-                .cloned(),
-        );
+        let patch = self.fold_remote(&ops)?;
         self.seq = q;
         self.sequenced.record(o, n, q);
         Ok(Received {
-            verdict: q_verdict(o, r#","apply":"patch""#, Some(&patch)),
+            verdict: q_verdict_text(o, r#","apply":"patch""#, Some(&patch)),
             frame: None,
             elided,
         })

@@ -1,0 +1,326 @@
+//! Folding a remote batch under this process's pending batches. The shown state is the root's
+//! state with the pending batches on top; a remote batch lands under them. Recomputing that
+//! (`rebase`: copy the root's state, replay the pending batches, diff the result against what is
+//! shown) costs in proportion to the state. Most remote batches touch other places than the
+//! pending ones do, and then they commute: applied on top they give the same values. What can
+//! still differ is the order of a Map whose new keys (the remote batch's) must come before the
+//! ones this process added and the root has not ordered yet. So a commuting batch is applied to
+//! both states as it is, those pending keys are moved back to the end of their Map, and JS gets
+//! the batch's ops plus one `mm` (move to end, which keeps the value's identity) per moved key.
+//! The cost is in proportion to the ops involved. Anything else falls back to `rebase`.
+//!
+//! "Touches the same place" is decided on paths alone, conservatively: a path counts up to its
+//! first array index (an array's elements shift and its length moves, so any two ops inside one
+//! array are taken to meet), and a path that names an entry by position, or an object key, is
+//! not folded at all.
+
+use std::collections::HashSet;
+use std::hash::BuildHasher;
+
+use crate::apply::{get_at, walk, Growth};
+use crate::error::CoreError;
+use crate::op::{encode_op, encode_seg, Op};
+use crate::path::Seg;
+use crate::txn::apply_batch_in;
+use crate::value::{Hasher, MapKey, Value};
+
+use super::Engine;
+
+/// One path segment as far as meeting is concerned.
+#[derive(PartialEq)]
+enum Step<'a> {
+    /// An object key or a Map's string key.
+    Name(&'a str),
+    /// A Map key that is neither a string nor a number.
+    Tagged(MapKey),
+    /// An array index or `length`, a Set position, or a Map's number key (indistinguishable
+    /// here): the location ends before it.
+    Index,
+    /// A position reference or an object key: not folded.
+    Bail,
+}
+
+fn step(seg: &Seg) -> Step<'_> {
+    match seg {
+        Seg::Key(s) if s == "length" || seg.as_index().is_some() => Step::Index,
+        Seg::Key(s) => Step::Name(s),
+        Seg::Num(_) => Step::Index,
+        Seg::Other(Value::Str(s)) if s == "length" || Seg::Key(s.clone()).as_index().is_some() => {
+            Step::Index
+        }
+        Seg::Other(Value::Str(s)) => Step::Name(s),
+        Seg::Other(v) => match MapKey::primitive(v) {
+            Some(MapKey::Num(_)) => Step::Index,
+            Some(k) => Step::Tagged(k),
+            None => Step::Bail,
+        },
+        Seg::Pos(_) => Step::Bail,
+    }
+}
+
+/// What an op changes besides the value at its location.
+#[derive(Clone, Copy, PartialEq)]
+enum Sibling {
+    /// Nothing else.
+    None,
+    /// The order of the fields (`c`).
+    Field,
+    /// The order of the object holding it (`s`/`d` of a named key; parent hash).
+    Prop(u64),
+    /// The order of the Map holding it (`ms`/`md` of a named key; parent hash).
+    Entry(u64),
+}
+
+/// Where an op acts: the hashes of its location's prefixes, shortest first, the last being the
+/// location itself (none for an op that changes no state). Hash collisions only ever make two
+/// places look the same, which costs a fallback, never a wrong answer.
+struct Foot {
+    hashes: Vec<u64>,
+    sibling: Sibling,
+}
+
+fn foot(op: &Op, hs: &Hasher) -> Option<Foot> {
+    let (segs, last, structural): (&[Seg], Option<&Seg>, bool) = match op {
+        Op::Dispatch { .. } => {
+            return Some(Foot {
+                hashes: Vec::new(),
+                sibling: Sibling::None,
+            })
+        }
+        Op::Assign { .. } => return None,
+        Op::Create { .. } | Op::Remove { .. } => (&[], None, false),
+        Op::Set { path, .. } | Op::Delete { path, .. } => (path, None, true),
+        Op::MapSet { path, map_key, .. } | Op::MapDelete { path, map_key, .. } => {
+            (path, Some(map_key), true)
+        }
+        Op::Splice { path, .. }
+        | Op::Push { path, .. }
+        | Op::SetAdd { path, .. }
+        | Op::SetDelete { path, .. }
+        | Op::Clear { path, .. } => (path, None, false),
+    };
+    let mut h = hs.hash_one(("f", op.key()));
+    let mut hashes = vec![h];
+    let mut whole = true;
+    for seg in segs.iter().chain(last) {
+        match step(seg) {
+            Step::Name(s) => h = hs.hash_one((h, 0u8, s)),
+            Step::Tagged(k) => h = hs.hash_one((h, 1u8, k)),
+            Step::Index => {
+                whole = false;
+                break;
+            }
+            Step::Bail => return None,
+        }
+        hashes.push(h);
+    }
+    let parent = || hashes[hashes.len() - 2];
+    let sibling = match op {
+        Op::Create { .. } => Sibling::Field,
+        Op::Set { .. } | Op::Delete { .. } if whole && structural && hashes.len() > 1 => {
+            Sibling::Prop(parent())
+        }
+        Op::MapSet { .. } | Op::MapDelete { .. } if whole => Sibling::Entry(parent()),
+        _ => Sibling::None,
+    };
+    Some(Foot { hashes, sibling })
+}
+
+/// The places the pending batches touch.
+#[derive(Default)]
+struct Touched {
+    /// Every location.
+    at: HashSet<u64>,
+    /// Every prefix of every location.
+    under: HashSet<u64>,
+    /// Objects and Maps whose entries they add or remove.
+    parents: HashSet<u64>,
+    /// Whether they create or remove fields.
+    fields: bool,
+}
+
+/// Whether two paths name the same place (as far as `step` tells).
+fn same_path(a: &[Seg], b: &[Seg]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| step(x) == step(y))
+}
+
+impl Engine {
+    /// Applies remote batch `ops` to the confirmed state and the shown one; returns the patch for
+    /// JS (a JSON array of ops). An error (the batch does not apply to the root's state) changes
+    /// nothing.
+    pub(super) fn fold_remote(&mut self, ops: &[Op]) -> Result<String, CoreError> {
+        let max = self.limits.max_array_length;
+        let growth = || Growth::new(max);
+        let confirmed = self.confirmed.get_or_insert_with(|| self.fields.clone());
+        apply_batch_in(confirmed, ops, &mut self.scratch, growth())?;
+        let mut out = String::from("[");
+        if ops.is_empty() {
+            out.push(']');
+            return Ok(out);
+        }
+        let folded = self.commuting(ops).and_then(|maps| {
+            apply_batch_in(&mut self.fields, ops, &mut self.scratch, growth()).ok()?;
+            Some(maps)
+        });
+        let Some(maps) = folded else {
+            let patch = self.rebase();
+            for op in &patch {
+                push_op(&mut out, |s| encode_op(op, s));
+            }
+            // A state diff carries no events: the batch's dispatches follow the patch.
+            for op in ops.iter().filter(|o| matches!(o, Op::Dispatch { .. })) {
+                push_op(&mut out, |s| encode_op(op, s));
+            }
+            out.push(']');
+            return Ok(out);
+        };
+        for op in ops.iter().filter(|o| !matches!(o, Op::Dispatch { .. })) {
+            push_op(&mut out, |s| encode_op(op, s));
+        }
+        for &i in &maps {
+            self.restore_order(&ops[i], &mut out);
+        }
+        for op in ops.iter().filter(|o| matches!(o, Op::Dispatch { .. })) {
+            push_op(&mut out, |s| encode_op(op, s));
+        }
+        out.push(']');
+        Ok(out)
+    }
+
+    /// `Some` when `ops` commutes with every pending batch: the indices of its `ms` ops, one per
+    /// Map, whose Map the pending batches also add to or remove from (its order may need
+    /// restoring). `None` when it may not commute.
+    fn commuting(&self, ops: &[Op]) -> Option<Vec<usize>> {
+        if self.pending.iter().any(|p| !p.applied || p.unread) {
+            return None;
+        }
+        let hs = Hasher::default();
+        let mut t = Touched::default();
+        for op in self.pending.iter().flat_map(|p| p.ops.iter()) {
+            let f = foot(op, &hs)?;
+            let Some(&at) = f.hashes.last() else { continue };
+            t.at.insert(at);
+            t.under.extend(f.hashes.iter().copied());
+            match f.sibling {
+                Sibling::Field => t.fields = true,
+                Sibling::Prop(p) | Sibling::Entry(p) => {
+                    t.parents.insert(p);
+                }
+                Sibling::None => {}
+            }
+            if matches!(op, Op::Remove { .. }) {
+                t.fields = true;
+            }
+        }
+        let mut maps = Vec::new();
+        let mut seen = HashSet::new();
+        for (i, op) in ops.iter().enumerate() {
+            let f = foot(op, &hs)?;
+            let Some(&at) = f.hashes.last() else { continue };
+            if f.hashes.iter().any(|h| t.at.contains(h)) || t.under.contains(&at) {
+                return None;
+            }
+            match f.sibling {
+                Sibling::Field if t.fields => return None,
+                Sibling::Prop(p) if t.parents.contains(&p) => return None,
+                Sibling::Entry(p)
+                    if matches!(op, Op::MapSet { .. })
+                        && t.parents.contains(&p)
+                        && seen.insert(p) =>
+                {
+                    maps.push(i)
+                }
+                _ => {}
+            }
+        }
+        Some(maps)
+    }
+
+    /// After a commuting `ms` (`set`) landed in a Map the pending batches add to: moves the keys
+    /// they added (or deleted and set again) back to the end, in their order, as replaying them
+    /// on the root's state would put them; appends an `mm` op to `out` for each key moved.
+    fn restore_order(&mut self, set: &Op, out: &mut String) {
+        let Op::MapSet { key, path, .. } = set else {
+            return;
+        };
+        let base = self
+            .confirmed
+            .as_ref()
+            .and_then(|c| c.get(key))
+            .and_then(|root| get_at(root, path));
+        let Some(Value::Map(base)) = base else {
+            return;
+        };
+        // The keys whose place the pending batches decide.
+        let mut deleted = HashSet::new();
+        let mut theirs = HashSet::new();
+        for op in self.pending.iter().flat_map(|p| p.ops.iter()) {
+            let (Op::MapSet {
+                key: k,
+                path: p,
+                map_key,
+                ..
+            }
+            | Op::MapDelete {
+                key: k,
+                path: p,
+                map_key,
+            }) = op
+            else {
+                continue;
+            };
+            if k != key || !same_path(p, path) {
+                continue;
+            }
+            let Some(mk) = map_key.map_key() else {
+                continue;
+            };
+            if matches!(op, Op::MapDelete { .. }) {
+                deleted.insert(mk);
+            } else if deleted.contains(&mk) || !base.contains_key(&mk) {
+                theirs.insert(mk);
+            }
+        }
+        theirs.extend(deleted.into_iter().filter(|k| base.contains_key(k)));
+        let Some(Ok(Value::Map(m))) = self.fields.get_mut(key).map(|root| walk(root, path)) else {
+            return;
+        };
+        let Some(from) = theirs.iter().filter_map(|k| m.get_index_of(k)).min() else {
+            return;
+        };
+        let ours = theirs.iter().filter(|k| m.contains_key(*k)).count();
+        if m.len() - from == ours {
+            return; // already last
+        }
+        let m = std::rc::Rc::make_mut(m);
+        let tail: Vec<_> = m.drain(from..).collect();
+        let (moved, stay): (Vec<_>, Vec<_>) =
+            tail.into_iter().partition(|(k, _)| theirs.contains(k));
+        m.extend(stay);
+        for (k, (kv, v)) in moved {
+            push_op(out, |s| {
+                s.push_str(r#"["mm","#);
+                crate::codec::write_str(key, s);
+                s.push_str(",[");
+                for (i, seg) in path.iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    encode_seg(seg, s);
+                }
+                s.push_str("],");
+                encode_seg(&Seg::of_key(&kv), s);
+                s.push(']');
+            });
+            m.insert(k, (kv, v));
+        }
+    }
+}
+
+/// Appends one op to a JSON array being written (`out` starts with `[`).
+fn push_op(out: &mut String, write: impl FnOnce(&mut String)) {
+    if out.len() > 1 {
+        out.push(',');
+    }
+    write(out);
+}
