@@ -119,9 +119,11 @@ function applyOp(fields, op, ctx, emit) {
       break
     }
     case 'mm': {
-      // Patch only (never on the wire): back to the end of the Map, the same value kept.
-      const r = resolveKeyRef(cur, op[3], ctx)
-      if (r.found && cur.has(r.key)) {
+      // Patch only (never on the wire): these keys back to the end of the Map, values kept.
+      const keys = op[3]
+      for (let j = 0; j < keys.length; j++) {
+        const r = resolveKeyRef(cur, keys[j], ctx)
+        if (!r.found || !cur.has(r.key)) continue
         const v = cur.get(r.key)
         cur.delete(r.key)
         cur.set(r.key, v)

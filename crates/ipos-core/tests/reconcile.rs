@@ -50,36 +50,33 @@ fn apply_patch(js: &mut Fields, ops: &serde_json::Value) {
             apply_batch(js, &parse_ops(&serde_json::Value::Array(vec![op.clone()]))).unwrap();
             continue;
         }
-        let mut md = op.clone();
-        md[0] = "md".into();
-        let Op::MapDelete { key, path, map_key } = parse_ops(&serde_json::json!([md])).remove(0)
-        else {
-            unreachable!()
-        };
-        let mut at = path.clone();
-        at.push(map_key.clone());
-        let value = get_at(&js[&key], &at)
-            .expect("`mm` names an entry that exists")
-            .clone();
-        apply_op(
-            js,
-            &Op::MapDelete {
+        for k in op[3].as_array().unwrap() {
+            let md = serde_json::json!([["md", op[1], op[2], k]]);
+            let Op::MapDelete { key, path, map_key } = parse_ops(&md).remove(0) else {
+                unreachable!()
+            };
+            let mut at = path.clone();
+            at.push(map_key.clone());
+            let value = get_at(&js[&key], &at)
+                .expect("`mm` names entries that exist")
+                .clone();
+            let del = Op::MapDelete {
                 key: key.clone(),
                 path: path.clone(),
                 map_key: map_key.clone(),
-            },
-        )
-        .unwrap();
-        apply_op(
-            js,
-            &Op::MapSet {
-                key,
-                path,
-                map_key,
-                value,
-            },
-        )
-        .unwrap();
+            };
+            apply_op(js, &del).unwrap();
+            apply_op(
+                js,
+                &Op::MapSet {
+                    key,
+                    path,
+                    map_key,
+                    value,
+                },
+            )
+            .unwrap();
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! still differ is the order of a Map whose new keys (the remote batch's) must come before the
 //! ones this process added and the root has not ordered yet. So a commuting batch is applied to
 //! both states as it is, those pending keys are moved back to the end of their Map, and JS gets
-//! the batch's ops plus one `mm` (move to end, which keeps the value's identity) per moved key.
+//! the batch's ops plus an `mm` (move these keys to the end, which keeps the values' identity).
 //! The cost is in proportion to the ops involved. Anything else falls back to `rebase`.
 //!
 //! "Touches the same place" is decided on paths alone, conservatively: a path counts up to its
@@ -238,7 +238,7 @@ impl Engine {
 
     /// After a commuting `ms` (`set`) landed in a Map the pending batches add to: moves the keys
     /// they added (or deleted and set again) back to the end, in their order, as replaying them
-    /// on the root's state would put them; appends an `mm` op to `out` for each key moved.
+    /// on the root's state would put them; appends one `mm` op naming them to `out`.
     fn restore_order(&mut self, set: &Op, out: &mut String) {
         let Op::MapSet { key, path, .. } = set else {
             return;
@@ -297,23 +297,26 @@ impl Engine {
         let (moved, stay): (Vec<_>, Vec<_>) =
             tail.into_iter().partition(|(k, _)| theirs.contains(k));
         m.extend(stay);
-        for (k, (kv, v)) in moved {
-            push_op(out, |s| {
-                s.push_str(r#"["mm","#);
-                crate::codec::write_str(key, s);
-                s.push_str(",[");
-                for (i, seg) in path.iter().enumerate() {
-                    if i > 0 {
-                        s.push(',');
-                    }
-                    encode_seg(seg, s);
+        push_op(out, |s| {
+            s.push_str(r#"["mm","#);
+            crate::codec::write_str(key, s);
+            s.push_str(",[");
+            for (i, seg) in path.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
                 }
-                s.push_str("],");
+                encode_seg(seg, s);
+            }
+            s.push_str("],[");
+            for (i, (k, (kv, v))) in moved.into_iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
                 encode_seg(&Seg::of_key(&kv), s);
-                s.push(']');
-            });
-            m.insert(k, (kv, v));
-        }
+                m.insert(k, (kv, v));
+            }
+            s.push_str("]]");
+        });
     }
 }
 

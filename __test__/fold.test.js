@@ -1,0 +1,60 @@
+'use strict'
+// Folding a concurrent writer's batch under this process's pending writes: the pending values keep
+// their identity (references user code holds stay valid) and the Map ends in the root's order.
+const { test } = require('node:test')
+const assert = require('node:assert')
+const { spawnPeer, until, IPOS } = require('./helpers')
+
+/** Holds what `cp` sends its parent until `release()`, so the child's writes stay pending. */
+function holdFrom(cp) {
+  const emit = cp.emit
+  let held = []
+  cp.emit = function (ev, m) {
+    if (ev === 'internalMessage' && held !== null && m && m.cmd === 'NODE_IPOS') {
+      held.push(m)
+      return true
+    }
+    return emit.apply(this, arguments)
+  }
+  return {
+    batches: () => (held || []).filter((m) => m.d.startsWith('{"t":"b"')).length,
+    release() {
+      const frames = held
+      held = null
+      for (const m of frames) emit.call(cp, 'internalMessage', m)
+    },
+  }
+}
+
+const STATE = "ipos[require('../../lib/state').STATE]"
+
+test("a concurrent writer's keys land before this process's pending ones, whose values stay the same objects", async () => {
+  const ipos = IPOS.new()
+  ipos.create('m', new Map([['k0', 0]]))
+  const p = spawnPeer()
+  await p.up
+  await ipos.addProcess(p.child)
+  try {
+    const wire = holdFrom(p.child)
+    // Pending in the child: a new key holding an object, and an existing key changed.
+    await p.call(`ipos.m.set('c1', { v: 1 }); ipos.m.set('k0', 5); globalThis.held = ipos.m.get('c1'); ${STATE}.outbox.flush(); return true`)
+    await until(() => wire.batches() === 1, 5000, "the child's write to reach the parent")
+    assert.strictEqual(await p.call(`return ${STATE}.core.pending`), 1)
+    // The parent writes meanwhile: sequenced first, so its keys come first everywhere.
+    ipos.m.set('p1', 1)
+    ipos.m.set('p2', { w: 2 })
+    await until(async () => (await p.call('return ipos.m.size')) === 4, 5000, "the parent's keys to reach the child")
+    const mid = await p.call(`return [[...ipos.m.keys()], ipos.m.get('c1') === held, ipos.m.get('k0'), ${STATE}.core.pending]`)
+    assert.deepStrictEqual(mid, [['k0', 'p1', 'p2', 'c1'], true, 5, 1])
+    wire.release()
+    await p.call('await ipos.flush(); return true')
+    await ipos.flush()
+    const want = JSON.stringify([['k0', 5], ['p1', 1], ['p2', { w: 2 }], ['c1', { v: 1 }]])
+    assert.strictEqual(JSON.stringify([...ipos.m]), want)
+    assert.strictEqual(await p.call('return JSON.stringify([...raw(ipos.m)])'), want)
+    assert.strictEqual(await p.call("return ipos.m.get('c1') === held && errors.length === 0"), true)
+  } finally {
+    ipos.close()
+    p.kill()
+  }
+})
