@@ -63,6 +63,7 @@ async function main() {
     bytes: meter.read(),
     rssParent: rss.sample(),
     rssChild: report.rss,
+    stallChild: report.stall === null ? undefined : report.stall,
   }
 }
 

@@ -4,6 +4,7 @@
 // flush, and the function gate that depends on who is connected.
 
 const { childLink } = require('./transport')
+const { Outgoing } = require('./join')
 const { iposError } = require('./errors')
 const { debug, linkName } = require('./debug')
 
@@ -17,6 +18,9 @@ class Peers {
     this.pingId = 0
     this.onFrameBound = (link, d) => this.s.inbound.onFrame(link, d)
     this.onGoneBound = (link) => this.drop(link)
+    this.streamDone = (out) => {
+      if (out.link.stream === out) out.link.stream = null
+    }
   }
 
   hello() {
@@ -65,6 +69,7 @@ class Peers {
   }
 
   forget(link, why) {
+    this.stopSnapshot(link)
     if (this.children.get(link.target) === link) this.children.delete(link.target)
     if (link.state === 'synced') {
       link.state = 'new'
@@ -108,6 +113,7 @@ class Peers {
 
   /** The parent left: this process becomes the root of what is left. */
   left(link, reason) {
+    this.s.inbound.abortJoin(link, null)
     this.refreshFunctionGate()
     const wasSynced = this.upstream !== null
     this.upstream = null
@@ -136,7 +142,27 @@ class Peers {
     this.refreshFunctionGate()
     link.state = 'syncing'
     debug('hello from %s (%s): sending snapshot', linkName(link), v.id)
-    link.send(this.s.core.snapshot())
+    this.sendSnapshot(link)
+  }
+
+  /**
+   * Streams the state to a child (lib/join.js): a chunk per turn of the event loop, from a copy
+   * taken now. Frames for the child made meanwhile wait for the last chunk, so it gets each
+   * change after the snapshot, exactly once.
+   */
+  sendSnapshot(link) {
+    this.stopSnapshot(link)
+    link.stream = new Outgoing(this.s.core, link, this.streamDone)
+    link.stream.pump()
+  }
+
+  stopSnapshot(link) {
+    if (link.stream) link.stream.stop()
+  }
+
+  /** Sends a frame to a child, after the snapshot it is being sent if there is one. */
+  post(link, frame) {
+    return link.stream ? link.stream.hold(frame) : link.send(frame)
   }
 
   /** The parent's snapshot is applied: ops now go up, and children get the state we now share. */
@@ -145,7 +171,7 @@ class Peers {
     this.upstream = link
     link.state = 'synced'
     link.send('{"t":"A"}')
-    for (const c of this.children.values()) if (c.state !== 'new') c.send(this.s.core.snapshot())
+    for (const c of this.children.values()) if (c.state !== 'new') this.sendSnapshot(c)
     this.s.emitter.emit('peer', { peer: link.target, role: 'parent' })
   }
 
@@ -176,14 +202,14 @@ class Peers {
   }
 
   sendDown(frame) {
-    for (const link of this.children.values()) if (link.state !== 'new') link.send(frame)
+    for (const link of this.children.values()) if (link.state !== 'new') this.post(link, frame)
   }
 
   /** A sequenced batch goes to every child; the one whose peer made it only needs the ack. */
   sendDownQ(frame, elided, origin) {
     for (const link of this.children.values()) {
       if (link.state === 'new') continue
-      link.send(elided && link.peerId === origin ? elided : frame)
+      this.post(link, elided && link.peerId === origin ? elided : frame)
     }
   }
 
@@ -200,7 +226,7 @@ class Peers {
     const id = ++this.pingId
     return new Promise((resolve) => {
       link.pings.set(id, resolve)
-      if (!link.send(`{"t":"p","i":${id}}`)) {
+      if (!this.post(link, `{"t":"p","i":${id}}`) && link.gone) {
         link.pings.delete(id)
         resolve()
       }
@@ -213,7 +239,7 @@ class Peers {
    */
   onPing(link, i) {
     const others = this.active(link)
-    const pong = () => link.send(`{"t":"P","i":${i}}`)
+    const pong = () => this.post(link, `{"t":"P","i":${i}}`)
     if (others.length === 0) return pong()
     Promise.all(others.map((l) => this.ping(l))).then(pong)
   }

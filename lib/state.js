@@ -33,6 +33,7 @@ class State {
     this.closed = false
     this.joined = false // a parent's state was applied here at least once
     this.readyResolve = null
+    this.readyTimer = null // resolves `IPOS.new()` after syncTimeout unless a snapshot arrives first
     this.warned = new Set()
     this.decodeCtx = {
       functions: !!this.opts.functions,
@@ -57,9 +58,12 @@ class State {
 
   /** The parent's state is applied here: `IPOS.new()` resolves. */
   ready() {
+    clearTimeout(this.readyTimer)
+    this.readyTimer = null
     if (this.readyResolve) {
       const r = this.readyResolve
       this.readyResolve = null
+    this.readyTimer = null // resolves `IPOS.new()` after syncTimeout unless a snapshot arrives first
       r()
     }
   }

@@ -46,12 +46,17 @@ class Link {
     this._listen()
   }
 
-  /** Sends one frame string; returns false if the channel is gone. */
-  send(frame) {
+  /**
+   * Sends one frame string; returns false if the channel is gone (or, for a process channel, is
+   * backed up). `written`, if given, is called once the carrier has taken the frame off our hands
+   * (written to the pipe, or posted): what paces a streamed snapshot.
+   */
+  send(frame, written) {
     if (this.gone) return false
     if (debug.enabled) debug('out %s %d B %s', linkName(this), frame.length, frame.slice(0, 60))
     try {
-      return this._send({ cmd: CMD, v: VERSION, d: frame })
+      if (written && !this.reportsWrites) setImmediate(written)
+      return this._send({ cmd: CMD, v: VERSION, d: frame }, this.reportsWrites ? written : undefined)
     } catch (e) {
       this.cause = e
       this.lost()
@@ -90,13 +95,13 @@ class ChildProcessLink extends Link {
     this._onGone = () => this.lost()
   }
 
-  _send(env) {
+  _send(env, written) {
     if (!this.cp.connected) {
       this.lost()
       return false
     }
     // The callback keeps a late channel error from becoming an unhandled 'error' on the child.
-    return this.cp.send(env, onSendDone)
+    return this.cp.send(env, written || onSendDone)
   }
 
   _listen() {
@@ -112,6 +117,9 @@ class ChildProcessLink extends Link {
   }
 }
 
+// Node calls a send callback once the message is written to the channel.
+ChildProcessLink.prototype.reportsWrites = true
+
 function onSendDone() {}
 function keepAlive() {}
 
@@ -123,12 +131,12 @@ class ParentProcessLink extends Link {
     this._onGone = () => this.lost()
   }
 
-  _send(env) {
+  _send(env, written) {
     if (!process.connected) {
       this.lost()
       return false
     }
-    return process.send(env, onSendDone)
+    return process.send(env, written || onSendDone)
   }
 
   _listen() {
@@ -161,6 +169,8 @@ class ParentProcessLink extends Link {
     process.on('message', keepAlive)
   }
 }
+
+ParentProcessLink.prototype.reportsWrites = true
 
 /** A BroadcastChannel link between a thread and a worker thread it started (either side). */
 class ThreadLink extends Link {

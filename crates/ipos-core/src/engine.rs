@@ -20,7 +20,9 @@ use crate::txn::{apply_batch_in, Scratch, Txn};
 use crate::value::Fields;
 
 mod receive;
+mod stream;
 pub use receive::Snapshot;
+pub use stream::SnapshotWriter;
 
 /// Limits applied to everything the engine accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +108,8 @@ pub struct Engine {
     seq: u64,
     root: bool,
     origin: String,
+    /// A streamed snapshot being received from the parent.
+    incoming: Option<stream::Incoming>,
 }
 
 impl Engine {
@@ -123,6 +127,7 @@ impl Engine {
             seq: 0,
             root: true,
             origin: String::new(),
+            incoming: None,
         }
     }
 
