@@ -20,13 +20,17 @@ async function main() {
   const impl = require(`./impls/${cell.impl}`)
   let side = null
   // The longest event-loop stall from the parent's 'stall' (sent right before a join) to 'report'.
+  // Both, and the peak RSS of that window, for the join scenarios.
   let stall = null
+  let joinRss = null
   ctl.answer('stall', () => {
     stall = monitorEventLoopDelay({ resolution: 5 })
     stall.enable()
+    joinRss = new RssPeak(10)
   })
   ctl.answer('report', () => ({
     stall: stall === null ? null : (stall.disable(), stall.max / 1e6),
+    joinRss: joinRss === null ? null : joinRss.stop(),
     rss: rss.sample(),
     check: scenario.checkChild && side ? scenario.checkChild(side, cell.params) : null,
   }))

@@ -64,6 +64,7 @@ async function main() {
     rssParent: rss.sample(),
     rssChild: report.rss,
     stallChild: report.stall === null ? undefined : report.stall,
+    rssJoinChild: report.joinRss === null ? undefined : report.joinRss,
   }
 }
 

@@ -12,6 +12,7 @@
 
 const { monitorEventLoopDelay } = require('perf_hooks')
 const { percentile } = require('./stats')
+const { RssPeak } = require('./meter')
 
 const now = () => performance.now()
 
@@ -197,9 +198,11 @@ const SCENARIOS = {
  * the parent and in the child meanwhile (`monitorEventLoopDelay`). The child starts its monitor
  * on the 'stall' control message, which reaches it before any of the join's traffic.
  */
+// Peak RSS is reported twice: during the join (what joining costs) and over the cell's life
+// (which for ipos includes creating the field: encoding it and building the core's mirror).
 function joinScenario(id, size) {
   return {
-    title: `${id}. join a child to a ${size === 'joinBig' ? '1M' : '100k'}-entry field`,
+    title: `${id}. join a child to a big field (${size === 'joinBig' ? '1M' : '100k'} entries at full size)`,
     kind: 'join',
     standalone: true,
     size,
@@ -207,7 +210,7 @@ function joinScenario(id, size) {
     // field), and the original needs minutes for a million entries: ipos against the batched floor.
     impls: size === 'joinBig' ? ['ipos', 'batched'] : null,
     slow: size === 'joinBig',
-    describe: (p) => `a field of ${p[size].toLocaleString('en-US')} entries \`{id, name, score, tags}\`; from \`addProcess\` (baselines: \`send(fields)\`, one message) until the child holds it, with the longest event-loop stall in each process during the join`,
+    describe: (p) => `a field of ${p[size].toLocaleString('en-US')} entries \`{id, name, score, tags}\`; from \`addProcess\` (baselines: \`send(fields)\`, one message) until the child holds it, with the longest event-loop stall in each process during the join; peak RSS during the join, and over the whole cell (for ipos that includes creating the field and its mirror)`,
     fields: (p) => ({ big: bigObject(p[size]) }),
     async parent(side, ctx) {
       await ctx.ctl.request('stall')
@@ -215,12 +218,13 @@ function joinScenario(id, size) {
       h.enable()
       // The monitor measures from its first tick on: a stall before that would go unseen.
       await new Promise((r) => setTimeout(r, 30))
+      const rss = new RssPeak(10)
       ctx.meter.mark()
       const t0 = now()
       await side.connect(ctx.child)
       const ms = now() - t0
       h.disable()
-      return { value: ms, ms, stallParent: h.max / 1e6 }
+      return { value: ms, ms, stallParent: h.max / 1e6, rssJoinParent: rss.stop() }
     },
     async child() {},
     checkChild(side, p) {
