@@ -18,10 +18,24 @@ declare namespace IPOS {
     maxDepth?: number
     /** Longest shared array (default 10,000,000); a change that would grow one further is refused. */
     maxArrayLength?: number
+    /** Bytes a child may have queued and not taken before it is resynced with a snapshot instead (default 64 MiB; 0: unbounded). */
+    maxBacklogBytes?: number
     /** ms after which `addProcess()` rejects with ERR_IPOS_TIMEOUT if the peer never joined (default 30000; 0: never). */
     joinTimeout?: number
     /** A duck-typed channel to the parent, used instead of `process`. */
     parent?: Channel
+  }
+
+  /** Options for `IPOS.new({ redis })`: processes on any host share fields through a Redis Stream. */
+  interface RedisOptions extends Options {
+    /** `redis://[user:pass@]host:port/db`, `rediss://...` (TLS), a unix socket path, or an ioredis client (its settings are used for connections of ipos's own). */
+    redis: string | { duplicate(options?: object): any }
+    /** Names the shared space (default `'ipos'`). */
+    name?: string
+    /** Starts every key ipos uses in Redis (default `'ipos'`). */
+    prefix?: string
+    /** Log entries after which a new snapshot is written and the log trimmed (default 10000). */
+    snapshotEvery?: number
   }
 
   /** Any object that carries messages: `send(message)` and `on('message', fn)`. */
@@ -72,7 +86,7 @@ declare namespace IPOS {
     | 'ERR_IPOS_BAD_FRAME' | 'ERR_IPOS_VERSION' | 'ERR_IPOS_FRAME_TOO_LARGE' | 'ERR_IPOS_BAD_VALUE'
     | 'ERR_IPOS_FUNCTIONS_DISABLED' | 'ERR_IPOS_BAD_PATH' | 'ERR_IPOS_UNKNOWN_FIELD'
     | 'ERR_IPOS_BAD_SEQUENCE' | 'ERR_IPOS_INTERNAL' | 'ERR_IPOS_NATIVE' | 'ERR_IPOS_LIMIT'
-    | 'ERR_IPOS_TIMEOUT'
+    | 'ERR_IPOS_TIMEOUT' | 'ERR_IPOS_NO_REDIS_CLIENT'
 
   /** The methods every instance has; field names that collide are reachable with `get()`. */
   interface Methods<F extends Record<string, any>> {
@@ -97,11 +111,13 @@ declare namespace IPOS {
     on(event: 'peer' | 'peerLeft', listener: (ev: PeerEvent) => void): this
     /** This process's state was replaced by its parent's (re-added, or resynced), in place. */
     on(event: 'resync', listener: (ev: { peer: Peer | NodeJS.Process }) => void): this
+    /** Attached to Redis: the connection was lost (reads go on, writes stay pending) / is back. */
+    on(event: 'disconnect' | 'reconnect', listener: (ev: { peer: unknown; role: 'parent' }) => void): this
     once(event: 'change', listener: (ev: ChangeEvent<keyof F & string>) => void): this
     once(event: 'error', listener: (err: IposError) => void): this
     once(event: 'peer' | 'peerLeft', listener: (ev: PeerEvent) => void): this
     once(event: 'resync', listener: (ev: { peer: Peer | NodeJS.Process }) => void): this
-    off(event: 'change' | 'error' | 'peer' | 'peerLeft' | 'resync', listener: (...args: any[]) => void): this
+    off(event: 'change' | 'error' | 'peer' | 'peerLeft' | 'resync' | 'disconnect' | 'reconnect', listener: (...args: any[]) => void): this
     /** Resolves when every connected peer has applied everything sent so far. */
     flush(): Promise<void>
     /** Detaches from every channel, so processes can exit on their own. */
@@ -119,6 +135,11 @@ interface IPOSStatic {
    * no ipos parent): `await` it there. Elsewhere it returns the instance. Typed as the instance,
    * which `await` passes through, so one line works in both: `const ipos = await IPOS.new<F>()`.
    */
+  /**
+   * Attached to Redis: resolves once the latest snapshot and every log entry after it are applied.
+   * Every process attached to the same server and `name` shares the same fields.
+   */
+  'new'<F extends Record<string, any> = Record<string, any>>(options: IPOS.RedisOptions): Promise<IPOS.Instance<F>>
   'new'<F extends Record<string, any> = Record<string, any>>(options?: IPOS.Options): IPOS.Instance<F>
   /** Lets instances of `ctor` be shared; call in every process before `IPOS.new()`. */
   registerClass<T>(

@@ -33,3 +33,15 @@ test('npm run example:threads: the worker thread answers the task through shared
     '',
   ].join('\n'))
 })
+
+test('npm run example:redis: two independently started processes read each other\'s field through Redis', () => {
+  // The example starts its own redis-server when REDIS_URL is not set.
+  const env = { ...process.env }
+  delete env.REDIS_URL
+  const file = /^node (\S+)$/.exec(PKG.scripts['example:redis'])[1]
+  assert.strictEqual(execFileSync(process.execPath, [path.join(EXAMPLES, '..', file)], { encoding: 'utf8', timeout: 30000, env }), [
+    'alice read: hello from bob',
+    'bob read: hello from alice',
+    '',
+  ].join('\n'))
+})

@@ -100,3 +100,34 @@ test("'peer' and 'peerLeft' tell membership on both sides", async () => {
   ipos.close()
   p.kill()
 })
+
+test('bounded backlog: a stopped child costs the writer at most maxBacklogBytes plus a fixed overhead, and converges after SIGCONT', async () => {
+  const LIMIT = 16 * 1024 * 1024
+  const ipos = IPOS.new({ maxBacklogBytes: LIMIT })
+  ipos.create('o', { n: 0, blob: '' })
+  const p = await connected(ipos)
+  try {
+    await p.call("globalThis.resyncs = 0; ipos.on('resync', () => resyncs++); return true")
+    const base = process.memoryUsage().rss
+    let peak = base
+    process.kill(p.child.pid, 'SIGSTOP')
+    const chunk = 'x'.repeat(1 << 20)
+    // 300 MB of changes while the child cannot read (unbounded, the writer grows by ~350 MiB).
+    for (let i = 0; i < 300; i++) {
+      ipos.o.blob = chunk + i
+      ipos.o.n = i
+      await new Promise((r) => setImmediate(r))
+      if (i % 5 === 0) peak = Math.max(peak, process.memoryUsage().rss)
+    }
+    peak = Math.max(peak, process.memoryUsage().rss)
+    const grew = (peak - base) / 2 ** 20
+    assert.ok(grew < 16 + 112, `the writer grew by ${grew.toFixed(0)} MiB`)
+    process.kill(p.child.pid, 'SIGCONT')
+    await ipos.flush()
+    assert.deepStrictEqual(await p.call('return [ipos.o.n, ipos.o.blob.length, resyncs]'), [299, (1 << 20) + 3, 1])
+  } finally {
+    try { process.kill(p.child.pid, 'SIGCONT') } catch {}
+    ipos.close()
+    p.kill()
+  }
+})

@@ -16,7 +16,7 @@ const THREAD_PEER = path.join(__dirname, 'fixtures', 'thread-peer.js')
 let nextId = 0
 
 /** Forks a peer; `call(code)` runs code in it and resolves with the (v8-cloned) result. */
-function spawnPeer({ opts, noInit, kind = 'fork' } = {}) {
+function spawnPeer({ opts, noInit, kind = 'fork', execArgv } = {}) {
   const env = { ...process.env, IPOS_OPTS: opts ? JSON.stringify(opts) : '', IPOS_NO_INIT: noInit ? '1' : '' }
   let child
   if (kind === 'thread') {
@@ -28,7 +28,7 @@ function spawnPeer({ opts, noInit, kind = 'fork' } = {}) {
     child = cluster.fork(env)
     child.kill = (sig) => child.process.kill(sig)
   } else {
-    child = fork(PEER, [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    child = fork(PEER, [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...(execArgv ? { execArgv } : {}) })
   }
   const calls = new Map()
   const up = new Promise((resolve) => {

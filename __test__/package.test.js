@@ -35,6 +35,26 @@ function pack(dir, extra = []) {
   return { file: path.join(tmp, 'tgz', info.filename), files: info.files.map((f) => f.path).sort() }
 }
 
+/**
+ * Tarballs of the package's runtime dependencies, packed from node_modules: the scratch installs
+ * are offline with an empty cache, so the registry cannot supply them.
+ */
+function dependencyTarballs() {
+  const out = []
+  const seen = new Set()
+  const walk = (deps) => {
+    for (const name of Object.keys(deps || {})) {
+      if (seen.has(name)) continue
+      seen.add(name)
+      const dir = path.join(ROOT, 'node_modules', name)
+      out.push(pack(dir, ['--ignore-scripts']).file)
+      walk(require(path.join(dir, 'package.json')).dependencies)
+    }
+  }
+  walk(PKG.dependencies)
+  return out
+}
+
 function scratch(name, tarballs) {
   const dir = path.join(tmp, name)
   fs.mkdirSync(dir)
@@ -47,6 +67,7 @@ function scratch(name, tarballs) {
 let main
 let platform
 let app
+let deps
 
 before(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ipos-pack-'))
@@ -71,7 +92,8 @@ before(() => {
   fs.cpSync(platformDir, staged, { recursive: true })
   fs.copyFileSync(path.join(ROOT, BINARY), path.join(staged, BINARY))
   platform = pack(staged)
-  app = scratch('app', [main.file, platform.file])
+  deps = dependencyTarballs()
+  app = scratch('app', [main.file, platform.file, ...deps])
 })
 
 after(() => fs.rmSync(tmp, { recursive: true, force: true }))
@@ -136,6 +158,15 @@ for (const style of ['esm', 'cjs']) {
   })
 }
 
+test('ioredis is optional: the installed package has no runtime dependency, and IPOS.new({ redis }) without it says what to install', () => {
+  assert.ok(!fs.existsSync(path.join(app, 'node_modules', 'ioredis')), 'npm i ipos does not pull ioredis')
+  fs.writeFileSync(path.join(app, 'redis.cjs'), `require('ipos').new({ redis: 'redis://127.0.0.1:1' }).then(
+  () => console.log('resolved'), (e) => console.log(JSON.stringify({ code: e.code, message: e.message })))`)
+  const out = JSON.parse(run(process.execPath, ['redis.cjs'], app).stdout)
+  assert.strictEqual(out.code, 'ERR_IPOS_NO_REDIS_CLIENT')
+  assert.match(out.message, /npm i ioredis/)
+})
+
 test('the typings compile in a consumer with tsc --strict (CJS and ESM imports)', () => {
   const consumer = (importIpos) => `${importIpos}
 import { fork } from 'child_process'
@@ -178,7 +209,7 @@ export async function start(): Promise<number> {
 
 test('without a binary for the platform, require and import throw ERR_IPOS_NATIVE saying what was tried', () => {
   // npm with --omit=optional, or a platform no prebuilt package covers: only the JS package.
-  const bare = scratch('bare', [main.file])
+  const bare = scratch('bare', [main.file, ...deps])
   assert.ok(!fs.existsSync(path.join(bare, 'node_modules', PLATFORM_PKG)))
   const probe = `try { require('ipos'); console.log('loaded') } catch (e) {
     console.log(JSON.stringify({ code: e.code, name: e.name, message: e.message, tried: e.tried }))

@@ -16,6 +16,7 @@ class Inbound {
     this.s = state
     this.inbox = null // frames waiting behind a snapshot being read off-thread
     this.join = null // a streamed snapshot being received: { link, built, timer }
+    this.idlers = [] // idle() promises
   }
 
   onFrame(link, d) {
@@ -26,11 +27,14 @@ class Inbound {
       return
     }
     if (d instanceof Error) return s.error(d, link)
-    if (link.isParent && d.length >= ASYNC_SNAPSHOT_BYTES && d.startsWith('{"t":"s"')) return this.snapshotAsync(link, d)
+    // An entry of a shared log (lib/redis.js): the core sequences it itself.
+    const entry = typeof d === 'object' ? d.text : null
+    if (entry === null && link.isParent && d.length >= ASYNC_SNAPSHOT_BYTES && d.startsWith('{"t":"s"')) return this.snapshotAsync(link, d)
     s.outbox.flush()
     let out
     try {
-      out = s.core.receive(d, link.isParent)
+      out = entry === null ? s.core.receive(d, link.isParent) : s.core.receiveLogged(entry)
+      if (entry !== null) d = entry
     } catch (e) {
       const err = fromCore(e)
       const chunk = link.isParent && d.startsWith('{"t":"S"')
@@ -65,8 +69,10 @@ class Inbound {
         // out[1] is set when the core rebuilt the full frame (we got only the ack of our own batch).
         peers.sendDownQ(out[1] || d, out[2], v.o)
         if (v.own && v.ok === false) {
-          s.error(iposError(Error, 'ERR_IPOS_CONFLICT', 'a batch of changes made here was rejected by the root process because a concurrent change removed what it referred to; this process now shows the root\'s state'), link)
+          s.error(iposError(Error, 'ERR_IPOS_CONFLICT', 'a batch of changes made here was rejected because a concurrent change, ordered first, removed what it referred to; this process now shows the shared state'), link)
         }
+        // A log entry no process could read (a foreign or hostile writer): skipped by all.
+        if (v.code) s.error(iposError(Error, v.code, `a log entry was skipped by every process: ${v.message}`), link)
         return
       case 'p': return peers.onPing(link, v.i)
       case 'P': return peers.onPong(link, v.i)
@@ -117,7 +123,16 @@ class Inbound {
           return
         }
       }
+      const idlers = this.idlers
+      this.idlers = []
+      for (const r of idlers) r()
     })
+  }
+
+  /** Resolves once no frame waits behind a snapshot being read. */
+  idle() {
+    if (this.inbox === null) return Promise.resolve()
+    return new Promise((resolve) => this.idlers.push(resolve))
   }
 
   /**

@@ -15,6 +15,8 @@ class IPOS {
   static new(options) {
     const ipos = new IPOS(options)
     const s = ipos[STATE]
+    // Attached to Redis, the stream is the parent; an IPC channel is left to the user.
+    if (options && options.redis !== undefined) return require('./redis').attach(s).then(() => ipos)
     const link = parentLink(options && options.parent)
     if (link === null) return ipos
     return new Promise((resolve) => {

@@ -4,7 +4,7 @@
 // flush, and the function gate that depends on who is connected.
 
 const { childLink } = require('./transport')
-const { Outgoing } = require('./join')
+const { Outgoing, CHUNK_BYTES } = require('./join')
 const { iposError } = require('./errors')
 const { debug, linkName } = require('./debug')
 
@@ -18,6 +18,8 @@ class Peers {
     this.pingId = 0
     this.onFrameBound = (link, d) => this.s.inbound.onFrame(link, d)
     this.onGoneBound = (link) => this.drop(link)
+    this.onBehindBound = (link) => this.onBehind(link)
+    this.onDrainedBound = (link) => this.onDrained(link)
     this.streamDone = (out) => {
       if (out.link.stream === out) out.link.stream = null
     }
@@ -52,6 +54,9 @@ class Peers {
       }, ms)
       link.ready.then(() => clearTimeout(timer), () => clearTimeout(timer))
     }
+    link.maxBacklog = this.s.opts.maxBacklogBytes
+    link.onBehind = this.onBehindBound
+    link.onDrained = this.onDrainedBound
     this.children.set(target, link)
     debug('adding %s', linkName(link))
     link.attach(this.onFrameBound, this.onGoneBound)
@@ -152,6 +157,8 @@ class Peers {
    */
   sendSnapshot(link) {
     this.stopSnapshot(link)
+    // The chunks on the channel may pass the backlog limit (they are never dropped).
+    link.allowance = 4 * CHUNK_BYTES
     link.stream = new Outgoing(this.s.core, link, this.streamDone)
     link.stream.pump()
   }
@@ -191,6 +198,28 @@ class Peers {
   onNack(link, v) {
     link.detach()
     this.forget(link, iposError(Error, v.code, `the process could not apply this process's state: ${v.m}`))
+  }
+
+  // ---- backlog -------------------------------------------------------------------------------
+
+  /**
+   * A child has more than `maxBacklogBytes` not yet taken from its channel (stopped, or slower
+   * than the writers): stop queueing state for it, so this process's memory stays bounded. Once
+   * the channel drains, it gets a snapshot instead of everything it missed (as a Redis replica
+   * whose output buffer overflowed gets a full resync).
+   */
+  onBehind(link) {
+    debug('%s is behind: %d B queued; frames for it are dropped until it drains', linkName(link), link.queued)
+  }
+
+  onDrained(link) {
+    debug('%s drained: sending a fresh snapshot', linkName(link))
+    // The pings held while it was behind follow the snapshot's last chunk.
+    const held = link.held
+    link.held = []
+    link.behind = false
+    this.sendSnapshot(link)
+    for (const f of held) this.post(link, f)
   }
 
   // ---- routing -------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ const { debug } = require('./debug')
 const L = require('./limits')
 
 const STATE = Symbol('ipos.state')
-const DEFAULTS = { syncTimeout: 100, joinTimeout: 30000, functions: false, maxDepth: L.DEFAULT_MAX_DEPTH, maxFrameBytes: L.DEFAULT_MAX_FRAME_BYTES, maxArrayLength: L.DEFAULT_MAX_ARRAY_LENGTH }
+const DEFAULTS = { syncTimeout: 100, joinTimeout: 30000, maxBacklogBytes: 64 * 1024 * 1024, functions: false, maxDepth: L.DEFAULT_MAX_DEPTH, maxFrameBytes: L.DEFAULT_MAX_FRAME_BYTES, maxArrayLength: L.DEFAULT_MAX_ARRAY_LENGTH }
 
 /** Per-instance state; kept off the public object so fields can use almost any name. */
 class State {

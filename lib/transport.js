@@ -37,6 +37,15 @@ class Link {
     this.onFrame = null
     this.onGone = null
     this.gone = false
+    // Backlog: bytes handed to the channel and not yet written out (links that can tell).
+    this.queued = 0
+    this.maxBacklog = 0 // 0: unbounded
+    this.allowance = 0 // a snapshot in flight may exceed the limit by its own size
+    this.behind = false
+    this.held = [] // pings waiting for the snapshot that ends `behind`
+    this.onBehind = null
+    this.onDrained = null
+    this._written = (n) => this.written(n)
   }
 
   /** Starts delivering frames to `onFrame(link, frame | Error)` and loss to `onGone(link)`. */
@@ -47,21 +56,50 @@ class Link {
   }
 
   /**
-   * Sends one frame string; returns false if the channel is gone (or, for a process channel, is
-   * backed up). `written`, if given, is called once the carrier has taken the frame off our hands
-   * (written to the pipe, or posted): what paces a streamed snapshot.
+   * Sends one frame string; returns false if the channel is gone. While the peer is `behind`,
+   * state frames are dropped (it gets a snapshot once drained) and pings wait for that snapshot,
+   * so a flush still means "applied there". `written`, if given, is called once the carrier has
+   * taken the frame off our hands (written to the pipe, or posted): what paces a streamed
+   * snapshot, whose chunks are never dropped.
    */
   send(frame, written) {
     if (this.gone) return false
+    if (this.behind) {
+      if (frame.startsWith('{"t":"p"')) this.held.push(frame)
+      else if (!isStateFrame(frame)) this._out(frame, written)
+      return !this.gone
+    }
+    this._out(frame, written)
+    if (this.maxBacklog > 0 && this.queued > this.maxBacklog + this.allowance && !this.gone) {
+      this.behind = true
+      if (this.onBehind) this.onBehind(this)
+    }
+    return !this.gone
+  }
+
+  _out(frame, written) {
     if (debug.enabled) debug('out %s %d B %s', linkName(this), frame.length, frame.slice(0, 60))
     try {
       if (written && !this.reportsWrites) setImmediate(written)
-      return this._send({ cmd: CMD, v: VERSION, d: frame }, this.reportsWrites ? written : undefined)
+      this._send({ cmd: CMD, v: VERSION, d: frame }, this.reportsWrites ? written : undefined)
     } catch (e) {
       this.cause = e
       this.lost()
-      return false
     }
+  }
+
+  /** The channel wrote out `n` bytes it had queued. */
+  written(n) {
+    this.queued -= n
+    if (this.behind && this.queued <= 0 && !this.gone && this.onDrained) this.onDrained(this)
+  }
+
+  /** Sends the frames held back while behind (after the snapshot that ends it). */
+  release() {
+    this.behind = false
+    const held = this.held
+    this.held = []
+    for (const f of held) this.send(f)
   }
 
   _deliver(msg) {
@@ -100,8 +138,14 @@ class ChildProcessLink extends Link {
       this.lost()
       return false
     }
-    // The callback keeps a late channel error from becoming an unhandled 'error' on the child.
-    return this.cp.send(env, written || onSendDone)
+    // The callback counts what Node still holds for this peer, and keeps a late channel error
+    // from becoming an unhandled 'error' on the child.
+    const n = env.d.length
+    this.queued += n
+    return this.cp.send(env, () => {
+      this._written(n)
+      if (written) written()
+    })
   }
 
   _listen() {
@@ -121,6 +165,11 @@ class ChildProcessLink extends Link {
 ChildProcessLink.prototype.reportsWrites = true
 
 function onSendDone() {}
+
+/** Frames that carry state (snapshots, batches): dropped for a peer that is behind. */
+function isStateFrame(f) {
+  return f.startsWith('{"t":"q"') || f.startsWith('{"t":"b"') || f.startsWith('{"t":"s"')
+}
 function keepAlive() {}
 
 /** This process's link to its parent process (child process or cluster worker side). */
@@ -291,4 +340,4 @@ function noChannel() {
   return iposError(TypeError, 'ERR_IPOS_NO_IPC', 'Process must have an ipc channel. Activate by passing "stdio: [<stdin>, <stdout>, <stderr>, \'ipc\']" as an option (fork() has one by default; exec() and execFile() cannot have one), or pass any object with send(message) and on(\'message\', fn).')
 }
 
-module.exports = { parentLink, childLink, CMD, VERSION }
+module.exports = { Link, parentLink, childLink, CMD, VERSION }

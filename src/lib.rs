@@ -191,6 +191,22 @@ impl Core {
         })
     }
 
+    /// Takes the next entry of a shared log (a `b` frame) as the next sequenced batch; returns
+    /// `[verdict, frame, elided]` like `receive`. An entry that cannot be read or does not apply
+    /// is skipped, not refused (see PROTOCOL.md "Following a log").
+    #[napi]
+    pub fn receive_logged(&mut self, entry: String) -> Result<Vec<String>> {
+        guard(|| {
+            self.engine.receive_logged(&entry).map(|r| {
+                vec![
+                    r.verdict,
+                    r.frame.unwrap_or_default(),
+                    r.elided.unwrap_or_default(),
+                ]
+            })
+        })
+    }
+
     /// Starts reading a (big) snapshot frame on the thread pool; resolves with a token for
     /// `installSnapshot`. Nothing changes until then, so JS can parse the same frame meanwhile.
     #[napi]

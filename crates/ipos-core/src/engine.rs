@@ -19,6 +19,7 @@ use crate::op::{decode_ops_text, ops_to_json, Op};
 use crate::txn::{apply_batch_in, Scratch, Txn};
 use crate::value::Fields;
 
+mod follow;
 mod receive;
 mod stream;
 pub use receive::Snapshot;

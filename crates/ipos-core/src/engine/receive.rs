@@ -17,7 +17,7 @@ use crate::value::Fields;
 use crate::limits::MAX_NACK_CHARS;
 
 /// `{"k":"q","o":"<origin>"` + `rest` + `}`.
-fn q_verdict(o: &str, rest: &str, patch: Option<&[Op]>) -> String {
+pub(super) fn q_verdict(o: &str, rest: &str, patch: Option<&[Op]>) -> String {
     let mut v = String::from(r#"{"k":"q","o":"#);
     write_str(o, &mut v);
     v.push_str(rest);
@@ -72,7 +72,7 @@ impl Engine {
         }
     }
 
-    fn parse_ops(&self, raw: Raw) -> Result<Vec<Op>, CoreError> {
+    pub(super) fn parse_ops(&self, raw: Raw) -> Result<Vec<Op>, CoreError> {
         let dec = self.decoder();
         read_within(raw.text, raw.depth, |r| read_ops(r, &dec, false))
     }
@@ -267,7 +267,7 @@ impl Engine {
 
     /// The root's answer to our next pending batch (checked to be that batch), with its ops
     /// (`raw`) or in the elided form.
-    fn on_own(
+    pub(super) fn on_own(
         &mut self,
         raw: Option<Raw>,
         q: u64,

@@ -1,0 +1,187 @@
+'use strict'
+// Processes on no common tree, sharing fields through a real redis-server: the stream orders the
+// batches. Peers are started without an IPC channel (stdio pipes only).
+const { test, before, after } = require('node:test')
+const assert = require('assert')
+const { startRedis, spawnRedisPeer } = require('./redis-server')
+const { initial, orderProblems } = require('./fixtures/random-ops')
+
+let redis
+before(async () => {
+  redis = await startRedis()
+})
+after(() => redis && redis.stop())
+
+let space = 0
+/** A fresh shared space (`name`) per test, on the one server. */
+function opts(extra) {
+  return { redis: redis.url, name: `t${++space}`, ...extra }
+}
+
+async function stopAll(peers) {
+  await Promise.all(peers.map((p) => p.stop()))
+}
+
+test('processes with no IPC relation converge on the stream order (random writers)', { timeout: 120000 }, async () => {
+  const o = opts()
+  const peers = [spawnRedisPeer(o), spawnRedisPeer(o), spawnRedisPeer(o)]
+  try {
+    await Promise.all(peers.map((p) => p.up))
+    for (const seed of [1, 2, 3]) {
+      const key = `r${seed}`
+      await peers[0].call(`ipos.create(${JSON.stringify(key)}, require('./random-ops').initial()); await ipos.flush()`)
+      await Promise.all(peers.map((p) => p.call(`await ipos.flush()`)))
+      const logs = await Promise.all(peers.map((p, i) => p.call(`return await require('./random-ops').runRandom(ipos, ${JSON.stringify(key)}, ${seed * 10 + i}, 120)`)))
+      // Each flush reads the log to its end as of then: after all three, everyone has everything.
+      for (let round = 0; round < 2; round++) await Promise.all(peers.map((p) => p.call('await ipos.flush()')))
+      const states = await Promise.all(peers.map((p) => p.call(`return show(ipos.get(${JSON.stringify(key)}))`)))
+      for (const st of states) assert.strictEqual(st, states[0], `seed ${seed}: a process differs`)
+      const mirrors = await Promise.all(peers.map((p) => p.call(`return require('./random-ops').liveAndMirror(ipos, ${JSON.stringify(key)})`)))
+      for (const m of mirrors) assert.strictEqual(m.live, m.mirror, `seed ${seed}: live objects differ from the core mirror`)
+      const value = await peers[0].call(`return raw(ipos.get(${JSON.stringify(key)}))`)
+      assert.deepStrictEqual(orderProblems(value, [seed * 10, seed * 10 + 1, seed * 10 + 2], logs), [])
+    }
+    const errors = await Promise.all(peers.map((p) => p.call('return errors.map((e) => e.code).filter((c) => c !== "ERR_IPOS_CONFLICT")')))
+    assert.deepStrictEqual(errors, [[], [], []])
+  } finally {
+    await stopAll(peers)
+  }
+})
+
+test('a batch that does not apply is skipped everywhere and its origin reports ERR_IPOS_CONFLICT', async () => {
+  const o = opts()
+  const [a, b] = [spawnRedisPeer(o), spawnRedisPeer(o)]
+  try {
+    await Promise.all([a.up, b.up])
+    await a.call(`ipos.create('x', { k: 1 }); await ipos.flush()`)
+    await b.call('await ipos.flush()')
+    // A removal of x goes into the stream while b's JS is blocked (a synchronous XADD through
+    // redis-cli), so b writes into x before it has read the removal: the stream orders the
+    // removal first.
+    const del = JSON.stringify('{"t":"b","o":"abcd","n":1,"ops":[["x","x"]]}')
+    await b.call(`require('child_process').execFileSync('redis-cli', ['-s', ${JSON.stringify(redis.url)}, 'XADD', 'ipos:{${o.name}}:log', '*', 'b', ${del}]); ipos.x.k = 2; await ipos.flush()`)
+    await a.call('await ipos.flush()')
+    assert.deepStrictEqual(await a.call('return ipos.keys()'), [])
+    assert.deepStrictEqual(await b.call('return ipos.keys()'), [])
+    assert.deepStrictEqual(await b.call('return errors.map((e) => e.code)'), ['ERR_IPOS_CONFLICT'])
+    assert.strictEqual(await a.call('return raw(ipos.x)'), undefined)
+    assert.deepStrictEqual(await a.call('return errors.map((e) => e.code)'), [])
+  } finally {
+    await stopAll([a, b])
+  }
+})
+
+test('entries a foreign or hostile client writes are skipped by every process alike, with a code', async () => {
+  const o = opts()
+  const [a, b] = [spawnRedisPeer(o), spawnRedisPeer(o)]
+  try {
+    await Promise.all([a.up, b.up])
+    await a.call(`ipos.create('x', [1]); await ipos.flush()`)
+    const c = redis.client()
+    const log = `ipos:{${o.name}}:log`
+    await c.xadd(log, '*', 'hello', 'world')
+    await c.xadd(log, '*', 'b', 'not json')
+    await c.xadd(log, '*', 'b', '{"t":"q","q":1,"o":"aa","n":1,"ok":true,"ops":[]}')
+    await c.xadd(log, '*', 'b', '{"t":"b","o":"aa","n":1,"ops":[["c","__proto__",1]]}')
+    await c.xadd(log, '*', 'b', `{"t":"b","o":"aa","n":2,"ops":[["c","deep",${'['.repeat(2000)}${']'.repeat(2000)}]]}`)
+    await c.xadd(log, '*', 'b', '{"t":"b","o":"aa","n":3,"ops":[["a","x",[],[2]]]}')
+    await a.call(`ipos.x.push(3); await ipos.flush()`)
+    await b.call('await ipos.flush()')
+    const want = ['ERR_IPOS_BAD_FRAME', 'ERR_IPOS_BAD_FRAME', 'ERR_IPOS_BAD_FRAME', 'ERR_IPOS_RESERVED_KEY', 'ERR_IPOS_TOO_DEEP']
+    for (const p of [a, b]) {
+      assert.deepStrictEqual(await p.call('return errors.map((e) => e.code)'), want)
+      // A well-formed batch from a foreign writer is a batch like any other.
+      assert.deepStrictEqual(await p.call('return raw(ipos.x)'), [1, 2, 3])
+    }
+    // A process joining now reads the same entries and ends in the same state (it reports them
+    // before it has an 'error' listener: as warnings).
+    const late = spawnRedisPeer(o)
+    await late.up
+    assert.deepStrictEqual(await late.call('return raw(ipos.x)'), [1, 2, 3])
+    await late.stop()
+  } finally {
+    await stopAll([a, b])
+  }
+})
+
+test('the log is compacted under a lease and a joiner after many trims converges', { timeout: 60000 }, async () => {
+  const o = opts({ snapshotEvery: 25 })
+  const peers = [spawnRedisPeer(o), spawnRedisPeer(o)]
+  const c = redis.client()
+  const log = `ipos:{${o.name}}:log`
+  try {
+    await Promise.all(peers.map((p) => p.up))
+    await peers[0].call(`ipos.create('n', { list: [] }); await ipos.flush()`)
+    await Promise.all(peers.map((p, i) => p.call(`for (let k = 0; k < 200; k++) { ipos.n.list.push(${i} * 1000 + k); await ipos.flush() }`)))
+    for (let round = 0; round < 2; round++) await Promise.all(peers.map((p) => p.call('await ipos.flush()')))
+    const snap = await c.hgetall(`ipos:{${o.name}}:snap`)
+    assert.ok(Number(snap.q) >= 300, `a recent snapshot was written (q ${snap.q})`)
+    const len = await c.xlen(log)
+    assert.ok(len < 150, `the log was trimmed: ${len} entries left of 401`)
+    const late = spawnRedisPeer(o)
+    await late.up
+    const want = await peers[0].call('return raw(ipos.n)')
+    assert.strictEqual(want.list.length, 400)
+    assert.deepStrictEqual(await late.call('return raw(ipos.n)'), want)
+    assert.deepStrictEqual(await peers[1].call('return raw(ipos.n)'), want)
+    // And it follows on from there.
+    await late.call('ipos.n.list.push(-1); await ipos.flush()')
+    await peers[0].call('await ipos.flush()')
+    assert.deepStrictEqual((await peers[0].call('return raw(ipos.n)')).list.at(-1), -1)
+    await late.stop()
+    for (const p of peers) assert.deepStrictEqual(await p.call('return errors'), [])
+  } finally {
+    await stopAll(peers)
+  }
+})
+
+test('a snapshot in Redis that fails validation is refused: IPOS.new rejects with its code', async () => {
+  const o = opts()
+  const c = redis.client()
+  await c.hset(`ipos:{${o.name}}:snap`, 'id', '0-0', 'q', '0', 'frame', '{"t":"s","q":0,"f":[["__proto__",1]]}', 'trim', '0-0', 'epoch', 'e')
+  const p = spawnRedisPeer(o)
+  await assert.rejects(p.up, { code: 'ERR_IPOS_RESERVED_KEY' })
+  await p.stop()
+})
+
+test('bad options fail with ERR_IPOS_BAD_OPTIONS', async () => {
+  const IPOS = require('..')
+  await assert.rejects(IPOS.new({ redis: 42 }), { code: 'ERR_IPOS_BAD_OPTIONS' })
+  await assert.rejects(IPOS.new({ redis: redis.url, name: '' }), { code: 'ERR_IPOS_BAD_OPTIONS' })
+  await assert.rejects(IPOS.new({ redis: redis.url, snapshotEvery: 0 }), { code: 'ERR_IPOS_BAD_OPTIONS' })
+})
+
+test('Redis restarted: with persistence members resume; emptied, the first member re-seeds it', { timeout: 60000 }, async () => {
+  for (const persist of [true, false]) {
+    const server = await startRedis({ persist })
+    const o = { redis: server.url, name: 'r' }
+    const [a, b] = [spawnRedisPeer(o), spawnRedisPeer(o)]
+    try {
+      await Promise.all([a.up, b.up])
+      await a.call(`ipos.create('x', { list: [1] }); await ipos.flush()`)
+      await b.call('await ipos.flush()')
+      await server.restart()
+      // Writes made while Redis is gone or coming back stay pending and go out once.
+      await a.call(`ipos.x.list.push(2)`)
+      await Promise.all([a, b].map((p) => p.call(`if (!events.includes('reconnect')) await new Promise((r) => ipos.once('reconnect', r))`)))
+      await a.call('await ipos.flush()')
+      await b.call(`ipos.x.list.push(3); await ipos.flush()`)
+      for (let round = 0; round < 2; round++) await Promise.all([a, b].map((p) => p.call('await ipos.flush()')))
+      const want = { list: [1, 2, 3] }
+      assert.deepStrictEqual(await a.call('return raw(ipos.x)'), want, `persist ${persist}`)
+      assert.deepStrictEqual(await b.call('return raw(ipos.x)'), want, `persist ${persist}`)
+      const late = spawnRedisPeer(o)
+      await late.up
+      assert.deepStrictEqual(await late.call('return raw(ipos.x)'), want, `persist ${persist}: a joiner after the restart`)
+      await late.stop()
+      for (const p of [a, b]) {
+        const ev = await p.call('return events')
+        assert.ok(ev.includes('disconnect') && ev.includes('reconnect'), `persist ${persist}: ${ev}`)
+        assert.deepStrictEqual(await p.call('return errors'), [])
+      }
+    } finally {
+      await stopAll([a, b])
+      await server.stop()
+    }
+  }
+})

@@ -1,0 +1,386 @@
+'use strict'
+// The Redis carrier: a Redis Stream is the log that orders every batch, in place of a root.
+// Every attached process is a non-root whose parent is the log: it appends its `b` frames (and
+// those its children send up) with XADD, reads the stream back in order with XREAD BLOCK, and
+// hands each entry to the core as the next sequenced batch (PROTOCOL.md "Following a log").
+//
+// Keys (all in one hash slot, `{name}`), with `P` = prefix and `N` = name:
+//   P:{N}:log    stream  one entry per batch: field `b` = the `b` frame text
+//   P:{N}:snap   hash    id (last entry the snapshot covers), q (its sequence number),
+//                        frame (the `s` frame), trim (entries before it are gone), epoch
+//   P:{N}:lease  string  the origin compacting right now (SET NX PX)
+
+const crypto = require('crypto')
+const { Link } = require('./transport')
+const { iposError } = require('./errors')
+const { debug } = require('./debug')
+
+const EMPTY = '{"t":"s","q":0,"f":[]}'
+const LEASE_MS = 30000
+const COUNT = 1000
+const RETRY_MS = 200
+
+// The snapshot and every entry after it, read at once: a trim (which only ever removes entries
+// older than the previous snapshot) cannot come in between. A space with no snapshot gets one,
+// and with it the epoch that tells a restarted, emptied server apart: an empty one for a new
+// space, or (re-seeding a server that lost its data) the state of the first member to notice.
+const JOIN = `
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('HSET', KEYS[2], 'id', '0-0', 'q', ARGV[3], 'frame', ARGV[1], 'trim', '0-0', 'epoch', ARGV[2])
+end
+local s = redis.call('HMGET', KEYS[2], 'id', 'frame', 'epoch', 'q')
+return {s[1], s[2], s[3], s[4], redis.call('XRANGE', KEYS[1], '(' .. s[1], '+')}
+`
+
+// A new snapshot, written by the lease holder only and only forward; the log keeps the entries
+// since the previous snapshot (a member at most one interval behind still reads on without a
+// gap), older ones are trimmed.
+const COMPACT = `
+if redis.call('GET', KEYS[3]) ~= ARGV[4] then return 0 end
+redis.call('DEL', KEYS[3])
+local function parse(id)
+  local ms, sq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(sq)
+end
+local cur = redis.call('HGET', KEYS[2], 'id')
+if not cur then return 0 end
+local a, b = parse(ARGV[1])
+local c, d = parse(cur)
+if a < c or (a == c and b <= d) then return 0 end
+redis.call('HSET', KEYS[2], 'id', ARGV[1], 'frame', ARGV[2], 'q', ARGV[3], 'trim', cur)
+redis.call('XTRIM', KEYS[1], 'MINID', cur)
+return 1
+`
+
+// Appends frames whose XADD may or may not have happened (the connection dropped before the
+// reply): each one only if no entry after ARGV[1] holds it already. Exactly once, in order.
+const RESEND = `
+local seen = {}
+for _, e in ipairs(redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+')) do
+  if e[2][1] == 'b' then seen[e[2][2]] = true end
+end
+for i = 2, #ARGV do
+  if not seen[ARGV[i]] then redis.call('XADD', KEYS[1], '*', 'b', ARGV[i]) end
+end
+return 1
+`
+
+/** A log entry on its way to the core (not a frame: the core sequences it itself). */
+class LogEntry {
+  constructor(text) {
+    this.text = text
+  }
+}
+
+/** `a` and `b` are stream ids: negative, 0 or positive like a comparator. */
+function cmpId(a, b) {
+  const i = a.indexOf('-')
+  const j = b.indexOf('-')
+  const ms = BigInt(a.slice(0, i)) - BigInt(b.slice(0, j))
+  if (ms !== 0n) return ms < 0n ? -1 : 1
+  const sq = BigInt(a.slice(i + 1)) - BigInt(b.slice(j + 1))
+  return sq === 0n ? 0 : sq < 0n ? -1 : 1
+}
+
+/** `p`, or a rejection once `client`'s connection closes (ioredis leaves such commands unsettled). */
+function untilClosed(client, p) {
+  let onClose
+  const closed = new Promise((resolve, reject) => {
+    onClose = () => reject(new Error('the connection to Redis closed'))
+    client.once('close', onClose)
+  })
+  return Promise.race([p, closed]).finally(() => client.removeListener('close', onClose))
+}
+
+function badOption(msg) {
+  return iposError(TypeError, 'ERR_IPOS_BAD_OPTIONS', `IPOS.new({ redis }): ${msg}`)
+}
+
+/**
+ * ioredis is an optional peer dependency: only processes that attach to Redis need it, so
+ * `npm i ipos` stays free of runtime dependencies.
+ */
+function loadIoredis() {
+  try {
+    return require('ioredis')
+  } catch (e) {
+    if (e && e.code === 'MODULE_NOT_FOUND' && /ioredis/.test(e.message)) {
+      throw iposError(Error, 'ERR_IPOS_NO_REDIS_CLIENT', 'IPOS.new({ redis }) needs the ioredis package: npm i ioredis')
+    }
+    throw e
+  }
+}
+
+/** The options for ioredis from `redis`: a URL, a unix socket path or an ioredis client. */
+function clients(redis) {
+  const Redis = loadIoredis()
+  const own = { enableAutoPipelining: true, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: null, lazyConnect: true, retryStrategy: (n) => Math.min(50 * n, 1000) }
+  if (redis !== null && typeof redis === 'object' && typeof redis.duplicate === 'function') {
+    // A client of the user's: its settings, our connections (ours to configure and to close).
+    return [redis.duplicate(own), redis.duplicate(own)]
+  }
+  if (typeof redis !== 'string' || redis.length === 0) throw badOption('`redis` is a redis:// or rediss:// URL, a unix socket path or an ioredis client')
+  const make = () => (/^rediss?:\/\//.test(redis) ? new Redis(redis, own) : new Redis({ ...own, path: redis }))
+  return [make(), make()]
+}
+
+class RedisLink extends Link {
+  constructor(s) {
+    const o = s.opts
+    const name = o.name === undefined ? 'ipos' : o.name
+    const prefix = o.prefix === undefined ? 'ipos' : o.prefix
+    const every = o.snapshotEvery === undefined ? 10000 : o.snapshotEvery
+    if (typeof name !== 'string' || name.length === 0) throw badOption('`name` is a non-empty string')
+    if (typeof prefix !== 'string') throw badOption('`prefix` is a string')
+    if (!Number.isSafeInteger(every) || every < 1) throw badOption('`snapshotEvery` is a positive integer')
+    const [cmd, blk] = clients(o.redis)
+    super(cmd, true)
+    this.s = s
+    this.cmd = cmd // commands, XADD
+    this.blk = blk // XREAD BLOCK only
+    this.keys = [`${prefix}:{${name}}:log`, `${prefix}:{${name}}:snap`, `${prefix}:{${name}}:lease`]
+    this.every = every
+    this.lastId = '0-0'
+    this.epoch = null
+    this.snapQ = 0
+    this.waiting = [] // pings: { id, answer } once the reader is past `id`
+    this.sent = 0
+    this.inflight = new Map() // XADDs not answered yet, in order
+    this.uncertain = [] // frames whose XADD got no answer, in order
+    this.queued = [] // frames made while the connection is down
+    this.down = false
+    this.compacting = false
+    this.reading = false
+    this.joinedResolve = null
+    this.joined = new Promise((resolve, reject) => {
+      this.joinedResolve = resolve
+      this.joinedReject = reject
+    })
+    this.joined.catch(() => {})
+    this._onClose = () => this.onClose()
+    this._onReady = () => this.onReady()
+    this._onError = (e) => debug('redis: %s', e.message)
+  }
+
+  _listen() {
+    for (const c of [this.cmd, this.blk]) c.on('error', this._onError)
+    this.cmd.on('close', this._onClose)
+    this.cmd.on('ready', this._onReady)
+    Promise.all([this.cmd.connect(), this.blk.connect()]).then(() => this.join(), (e) => this.fail(e))
+  }
+
+  _unlisten() {
+    this.cmd.removeListener('close', this._onClose)
+    this.cmd.removeListener('ready', this._onReady)
+    // Writes already handed to Redis still go out; QUIT follows them.
+    this.cmd.quit().catch(() => this.cmd.disconnect())
+    this.blk.disconnect()
+    for (const w of this.waiting) w.answer()
+    this.waiting = []
+  }
+
+  fail(e) {
+    const err = iposError(Error, 'ERR_IPOS_REDIS', `cannot reach Redis: ${e && e.message}`, { cause: e })
+    this.joinedReject(err)
+  }
+
+  /** Loads the latest snapshot and the log after it, then follows the log. */
+  async join() {
+    let r
+    try {
+      const s = this.s
+      const seed = s.joined ? s.core.snapshot() : EMPTY
+      r = await untilClosed(this.cmd, this.cmd.eval(JOIN, 2, this.keys[0], this.keys[1], seed, crypto.randomBytes(8).toString('hex'), s.joined ? String(s.core.seq) : '0'))
+    } catch (e) {
+      if (this.gone) return
+      // Joined before: this was a reload; try again (the connection may be coming back).
+      if (this.s.joined) setTimeout(() => this.join(), RETRY_MS)
+      else this.fail(e)
+      return
+    }
+    if (this.gone) return
+    const [id, frame, epoch, q, entries] = r
+    this.epoch = epoch
+    this.snapQ = Number(q)
+    this.lastId = id
+    debug('redis: joining at %s (q %s), %d entries after it', id, q, entries.length)
+    this.onFrame(this, frame)
+    this.deliver(entries)
+    await this.s.inbound.idle()
+    if (this.gone) return
+    if (!this.s.joined) return // refused: `send` got the nack
+    this.joinedResolve()
+    if (!this.reading) this.read()
+  }
+
+  /** XREAD BLOCK in a loop; with each batch, whether the log was trimmed or lost behind us. */
+  async read() {
+    this.reading = true
+    while (!this.gone) {
+      let res
+      try {
+        res = await untilClosed(this.blk, this.blk.pipeline().xread('COUNT', COUNT, 'BLOCK', 0, 'STREAMS', this.keys[0], this.lastId).hmget(this.keys[1], 'trim', 'epoch').exec())
+      } catch (e) {
+        res = null
+      }
+      if (this.gone) break
+      const err = res && (res[0][0] || res[1][0])
+      if (res === null || err) {
+        await new Promise((r) => setTimeout(r, RETRY_MS))
+        continue
+      }
+      const [trim, epoch] = res[1][1]
+      if (epoch !== this.epoch || (trim !== null && cmpId(trim, this.lastId) > 0)) {
+        // Emptied (restarted without persistence) or trimmed past what we read: start over.
+        debug('redis: log %s; reloading the snapshot', epoch !== this.epoch ? 'lost' : 'trimmed past us')
+        this.reading = false
+        return this.join()
+      }
+      const streams = res[0][1]
+      if (streams) this.deliver(streams[0][1])
+    }
+    this.reading = false
+  }
+
+  deliver(entries) {
+    for (const [id, fields] of entries) {
+      this.lastId = id
+      // Anything but exactly one field `b` is not ours; the core skips it like every process does.
+      const text = fields.length === 2 && fields[0] === 'b' ? fields[1] : ''
+      if (this.uncertain.length > 0) this.uncertain = this.uncertain.filter((f) => f !== text)
+      this.onFrame(this, new LogEntry(text))
+    }
+    if (this.waiting.length > 0) {
+      const still = []
+      for (const w of this.waiting) {
+        if (w.id !== 'later' && cmpId(w.id, this.lastId) <= 0) w.answer()
+        else still.push(w)
+      }
+      this.waiting = still
+    }
+    this.compact()
+  }
+
+  /** Frames from the core: `b` goes into the log, a ping is answered once its batches are back. */
+  send(frame) {
+    if (this.gone) return false
+    switch (frame[6]) {
+      case 'b': this.append(frame); break
+      case 'p': this.ping(JSON.parse(frame).i); break
+      case 'N': this.joinedReject(iposError(Error, JSON.parse(frame).code, `the snapshot in Redis was refused: ${JSON.parse(frame).m}`)); break
+      default: // hello, ack, goodbye: the log has no one to tell
+    }
+    return true
+  }
+
+  append(frame) {
+    if (this.down || this.uncertain.length > 0) {
+      this.queued.push(frame)
+      return
+    }
+    // In flight until Redis answers. A connection that closes first leaves it in doubt (ioredis
+    // never settles such a command): maybe in the log, maybe not; resent on reconnect only if not.
+    const k = ++this.sent
+    this.inflight.set(k, frame)
+    this.cmd.xadd(this.keys[0], '*', 'b', frame).then(() => this.inflight.delete(k), () => this.doubt())
+  }
+
+  /** Everything still in flight may or may not have reached the log. */
+  doubt() {
+    for (const f of this.inflight.values()) this.uncertain.push(f)
+    this.inflight.clear()
+  }
+
+  /**
+   * Answered once this process has read the log up to its end as of now: past every batch sent
+   * before (same connection, so the XREVRANGE runs after their XADDs) and every other member's
+   * batch already in the log.
+   */
+  ping(i) {
+    const answer = () => this.onFrame(this, `{"t":"P","i":${i}}`)
+    if (this.down || this.uncertain.length > 0 || this.queued.length > 0) return this.waiting.push({ id: 'later', answer })
+    untilClosed(this.cmd, this.cmd.xrevrange(this.keys[0], '+', '-', 'COUNT', 1)).then((top) => {
+      const id = top.length > 0 ? top[0][0] : '0-0'
+      if (this.gone || cmpId(id, this.lastId) <= 0) answer()
+      else this.waiting.push({ id, answer })
+    }, () => this.waiting.push({ id: 'later', answer }))
+  }
+
+  onClose() {
+    if (this.down || this.gone) return
+    this.doubt()
+    this.down = true
+    debug('redis: disconnected')
+    this.s.emitter.emit('disconnect', { peer: this.target, role: 'parent' })
+  }
+
+  /** Reconnected: what may have been lost is resent once, then what waited, in order. */
+  async onReady() {
+    if (!this.down || this.gone) return
+    const again = this.uncertain
+    const queued = this.queued
+    this.uncertain = []
+    this.queued = []
+    try {
+      if (again.length + queued.length > 0) {
+        await untilClosed(this.cmd, this.cmd.eval(RESEND, 1, this.keys[0], this.lastId, ...again, ...queued))
+      }
+    } catch (e) {
+      this.uncertain = again.concat(queued, this.uncertain)
+      return
+    }
+    this.down = false
+    // Pings that waited for the connection: everything sent before them is in the log now.
+    const top = await this.cmd.xrevrange(this.keys[0], '+', '-', 'COUNT', 1).catch(() => [])
+    const end = top.length > 0 ? top[0][0] : this.lastId
+    for (const w of this.waiting) if (w.id === 'later') w.id = end
+    debug('redis: reconnected')
+    this.s.emitter.emit('reconnect', { peer: this.target, role: 'parent' })
+  }
+
+  /** Every `snapshotEvery` entries, one member (the lease holder) writes a snapshot and trims. */
+  compact() {
+    const s = this.s
+    if (this.compacting || this.gone || this.down || s.core.seq - this.snapQ < this.every) return
+    this.compacting = true
+    const done = () => {
+      this.compacting = false
+    }
+    untilClosed(this.cmd, this.cmd.set(this.keys[2], s.origin, 'PX', LEASE_MS, 'NX')).then((got) => {
+      if (got !== 'OK' || this.gone || s.inbound.inbox !== null) {
+        // Someone else is at it: look again one interval later.
+        this.snapQ = s.core.seq
+        return
+      }
+      // Taken together, synchronously: the confirmed state after exactly the entries read.
+      const id = this.lastId
+      const q = s.core.seq
+      const frame = s.core.snapshot()
+      return untilClosed(this.cmd, this.cmd.eval(COMPACT, 3, ...this.keys, id, frame, String(q), s.origin)).then((ok) => {
+        debug('redis: snapshot at %s (q %d, %d B): %s', id, q, frame.length, ok ? 'written' : 'superseded')
+        this.snapQ = q
+      })
+    }).catch((e) => debug('redis: compaction failed: %s', e.message)).then(done)
+  }
+}
+
+/** `IPOS.new({ redis })`: resolves once the snapshot and the log after it are applied. */
+async function attach(s) {
+  const link = new RedisLink(s)
+  const ms = s.opts.joinTimeout
+  let timer = null
+  if (ms > 0 && ms < Infinity) {
+    timer = setTimeout(() => link.joinedReject(iposError(Error, 'ERR_IPOS_TIMEOUT', `Redis did not answer within ${ms} ms (joinTimeout)`)), ms)
+  }
+  s.peers.connectParent(link)
+  try {
+    await link.joined
+  } catch (e) {
+    s.close()
+    throw e
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+module.exports = { attach, LogEntry, RedisLink, cmpId }
