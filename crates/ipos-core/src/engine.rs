@@ -6,6 +6,9 @@
 //! pending; it is the root's state at `seq`. Batches taken by `local_deferred` are numbered and
 //! sent at once but applied by `settle`, which every other entry point runs first: observably
 //! the engine is always as if they had been applied in order.
+//!
+//! A remote batch arriving while batches are pending goes to `confirmed` and, when it commutes with
+//! them, straight onto `fields` too (`fold`); otherwise `rebase` recomputes `fields`.
 
 use std::collections::VecDeque;
 use std::fmt::Write;

@@ -7,12 +7,11 @@
 
 use std::borrow::Cow;
 
-use super::receive::q_verdict;
+use super::receive::{q_verdict, q_verdict_text};
 use super::{Engine, Received};
 use crate::codec::write_str;
 use crate::error::CoreError;
 use crate::frame::{check_origin, need, q_elided, q_frame, Frame, Raw};
-use crate::op::Op;
 use crate::txn::apply_batch_in;
 
 impl Engine {
@@ -59,23 +58,11 @@ impl Engine {
                 elided,
             });
         }
-        let confirmed = self.confirmed.get_or_insert_with(|| self.fields.clone());
-        if apply_batch_in(confirmed, &ops, &mut self.scratch, growth).is_err() {
+        let Ok(patch) = self.fold_remote(&ops) else {
             return Ok(skipped(q, &o, n, None));
-        }
-        let mut patch = if ops.is_empty() {
-            Vec::new()
-        } else {
-            self.rebase()
         };
-        // A state diff carries no events: the batch's dispatches follow the patch.
-        patch.extend(
-            ops.iter()
-                .filter(|o| matches!(o, Op::Dispatch { .. }))
-                .cloned(),
-        );
         Ok(Received {
-            verdict: q_verdict(&o, r#","apply":"patch""#, Some(&patch)),
+            verdict: q_verdict_text(&o, r#","apply":"patch""#, Some(&patch)),
             frame,
             elided,
         })
