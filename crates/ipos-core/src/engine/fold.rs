@@ -327,3 +327,7 @@ fn push_op(out: &mut String, write: impl FnOnce(&mut String)) {
     }
     write(out);
 }
+
+#[cfg(test)]
+#[path = "fold_tests.rs"]
+mod tests;

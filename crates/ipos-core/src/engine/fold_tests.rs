@@ -1,0 +1,56 @@
+use super::super::{Engine, Limits, Received};
+
+fn engine(origin: &str) -> Engine {
+    let mut e = Engine::new(Limits::default());
+    e.set_origin(origin.into());
+    e
+}
+
+/// A root holding Map `m` = {k0: 0} and a child synced to it.
+fn pair() -> (Engine, Engine) {
+    let mut root = engine("aa");
+    root.local(r#"[["c","m",{"~":"M","v":[["k0",0]]}]]"#)
+        .unwrap();
+    let mut child = engine("bb");
+    child.receive(&root.snapshot(), true).unwrap();
+    (root, child)
+}
+
+/// The child writes `key`, the root writes `theirs` before it sees that: returns the child's
+/// verdict for the root's batch, then completes the round trip.
+fn cross(root: &mut Engine, child: &mut Engine, key: &str, theirs: &str) -> String {
+    let up = child
+        .local(&format!(r#"[["ms","m",[],"{key}",1]]"#))
+        .unwrap();
+    let down = root
+        .local(&format!(r#"[["ms","m",[],"{theirs}",2]]"#))
+        .unwrap();
+    let verdict = child.receive(&down, true).unwrap().verdict;
+    let Received { frame, .. } = root.receive(&up, false).unwrap();
+    let v = child.receive(&frame.unwrap(), true).unwrap().verdict;
+    assert_eq!(v, r#"{"k":"q","o":"bb","apply":"none","own":true}"#);
+    assert_eq!(child.dump(), root.dump());
+    verdict
+}
+
+#[test]
+fn a_commuting_batch_is_its_own_ops_then_the_pending_keys_moved_back() {
+    let (mut root, mut child) = pair();
+    let v = cross(&mut root, &mut child, "c1", "p1");
+    assert_eq!(
+        v,
+        r#"{"k":"q","o":"aa","apply":"patch","ops":[["ms","m",[],"p1",2],["mm","m",[],["c1"]]]}"#
+    );
+    assert_eq!(
+        root.dump(),
+        r#"{"m":{"~":"M","v":[["k0",0],["p1",2],["c1",1]]}}"#
+    );
+}
+
+#[test]
+fn a_batch_that_meets_a_pending_one_is_diffed() {
+    let (mut root, mut child) = pair();
+    let v = cross(&mut root, &mut child, "k0", "k0");
+    // The root's `k0` came first, ours lands on it: nothing shows a change.
+    assert_eq!(v, r#"{"k":"q","o":"aa","apply":"patch","ops":[]}"#);
+}
