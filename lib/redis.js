@@ -114,7 +114,7 @@ function loadIoredis() {
 /** The options for ioredis from `redis`: a URL, a unix socket path or an ioredis client. */
 function clients(redis) {
   const Redis = loadIoredis()
-  const own = { enableAutoPipelining: true, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: null, lazyConnect: true, retryStrategy: (n) => Math.min(50 * n, 1000) }
+  const own = { enableAutoPipelining: false, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: null, lazyConnect: true, retryStrategy: (n) => Math.min(50 * n, 1000) }
   if (redis !== null && typeof redis === 'object' && typeof redis.duplicate === 'function') {
     // A client of the user's: its settings, our connections (ours to configure and to close).
     return [redis.duplicate(own), redis.duplicate(own)]
@@ -250,6 +250,8 @@ class RedisLink extends Link {
       if (this.uncertain.length > 0) this.uncertain = this.uncertain.filter((f) => f !== text)
       this.onFrame(this, new LogEntry(text))
     }
+    // Writes the change listeners made in answer leave now, before the next read is issued.
+    this.s.outbox.flush()
     if (this.waiting.length > 0) {
       const still = []
       for (const w of this.waiting) {
