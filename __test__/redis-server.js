@@ -85,6 +85,8 @@ const PEER = path.join(__dirname, 'fixtures', 'redis-peer.js')
  */
 function spawnRedisPeer(opts) {
   const child = spawn(process.execPath, [PEER], { env: { ...process.env, IPOS_OPTS: JSON.stringify(opts) }, stdio: ['pipe', 'pipe', 'inherit'] })
+  // A peer killed on purpose closes its stdin under us.
+  child.stdin.on('error', () => {})
   const calls = new Map()
   let nextId = 0
   let buf = ''
