@@ -32,24 +32,36 @@ local s = redis.call('HMGET', KEYS[2], 'id', 'frame', 'epoch', 'q')
 return {s[1], s[2], s[3], s[4], redis.call('XRANGE', KEYS[1], '(' .. s[1], '+')}
 `
 
-// A new snapshot, written by the lease holder only and only forward; the log keeps the entries
-// since the previous snapshot (a member at most one interval behind still reads on without a
-// gap), older ones are trimmed.
+// A new snapshot, written by the lease holder only, only forward and only a full interval
+// (ARGV[5] entries) past the one in place: members that reach the threshold one after the other
+// write one snapshot between them, not one each. The log keeps the entries since the previous
+// snapshot (a member at most one interval behind still reads on without a gap), older ones are
+// trimmed. Returns the sequence number of the snapshot in place afterwards.
 const COMPACT = `
-if redis.call('GET', KEYS[3]) ~= ARGV[4] then return 0 end
+if redis.call('GET', KEYS[3]) ~= ARGV[4] then return -1 end
 redis.call('DEL', KEYS[3])
 local function parse(id)
   local ms, sq = string.match(id, '^(%d+)-(%d+)$')
   return tonumber(ms), tonumber(sq)
 end
-local cur = redis.call('HGET', KEYS[2], 'id')
-if not cur then return 0 end
+local cur = redis.call('HMGET', KEYS[2], 'id', 'q')
+if not cur[1] then return -1 end
 local a, b = parse(ARGV[1])
-local c, d = parse(cur)
-if a < c or (a == c and b <= d) then return 0 end
-redis.call('HSET', KEYS[2], 'id', ARGV[1], 'frame', ARGV[2], 'q', ARGV[3], 'trim', cur)
-redis.call('XTRIM', KEYS[1], 'MINID', cur)
-return 1
+local c, d = parse(cur[1])
+if a < c or (a == c and b <= d) or tonumber(ARGV[3]) - tonumber(cur[2]) < tonumber(ARGV[5]) then return tonumber(cur[2]) end
+redis.call('HSET', KEYS[2], 'id', ARGV[1], 'frame', ARGV[2], 'q', ARGV[3], 'trim', cur[1])
+redis.call('XTRIM', KEYS[1], 'MINID', cur[1])
+return tonumber(ARGV[3])
+`
+
+// Whether a snapshot at sequence number ARGV[1] is due (a full interval, ARGV[2], past the one in
+// place) and if so the lease: -1 taken, -2 held by another member, else the q of the snapshot in
+// place (none due).
+const TAKE = `
+local q = tonumber(redis.call('HGET', KEYS[1], 'q') or '0')
+if tonumber(ARGV[1]) - q < tonumber(ARGV[2]) then return q end
+if redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4], 'NX') then return -1 end
+return -2
 `
 
 // Appends frames whose XADD may or may not have happened (the connection dropped before the
@@ -348,8 +360,13 @@ class RedisLink extends Link {
     const done = () => {
       this.compacting = false
     }
-    untilClosed(this.cmd, this.cmd.set(this.keys[2], s.origin, 'PX', LEASE_MS, 'NX')).then((got) => {
-      if (got !== 'OK' || this.gone || s.inbound.inbox !== null) {
+    untilClosed(this.cmd, this.cmd.eval(TAKE, 2, this.keys[1], this.keys[2], String(s.core.seq), String(this.every), s.origin, String(LEASE_MS))).then((got) => {
+      if (got >= 0) {
+        // Another member wrote one lately: the next is due one interval after it.
+        this.snapQ = got
+        return
+      }
+      if (got !== -1 || this.gone || s.inbound.inbox !== null) {
         // Someone else is at it: look again one interval later.
         this.snapQ = s.core.seq
         return
@@ -358,9 +375,9 @@ class RedisLink extends Link {
       const id = this.lastId
       const q = s.core.seq
       const frame = s.core.snapshot()
-      return untilClosed(this.cmd, this.cmd.eval(COMPACT, 3, ...this.keys, id, frame, String(q), s.origin)).then((ok) => {
-        debug('redis: snapshot at %s (q %d, %d B): %s', id, q, frame.length, ok ? 'written' : 'superseded')
-        this.snapQ = q
+      return untilClosed(this.cmd, this.cmd.eval(COMPACT, 3, ...this.keys, id, frame, String(q), s.origin, String(this.every))).then((at) => {
+        debug('redis: snapshot at %s (q %d, %d B): %s', id, q, frame.length, at === q ? 'written' : `not needed (the one in place is at q ${at})`)
+        this.snapQ = at >= 0 ? at : q
       })
     }).catch((e) => debug('redis: compaction failed: %s', e.message)).then(done)
   }
