@@ -206,7 +206,7 @@ class RedisLink extends Link {
     } catch (e) {
       if (this.gone) return
       // Joined before: this was a reload; try again (the connection may be coming back).
-      if (this.s.joined) setTimeout(() => this.join(), RETRY_MS)
+      if (this.s.joined) this.pause(this.cmd).then(() => this.join())
       else this.fail(e)
       return
     }
@@ -238,7 +238,7 @@ class RedisLink extends Link {
       if (this.gone) break
       const err = res && (res[0][0] || res[1][0])
       if (res === null || err) {
-        await new Promise((r) => setTimeout(r, RETRY_MS))
+        await this.pause(this.blk)
         continue
       }
       const [trim, epoch] = res[1][1]
@@ -252,6 +252,19 @@ class RedisLink extends Link {
       if (streams) this.deliver(streams[0][1])
     }
     this.reading = false
+  }
+
+  /** RETRY_MS, or less: until `client` is connected again. */
+  pause(client) {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        client.removeListener('ready', done)
+        resolve()
+      }
+      const timer = setTimeout(done, RETRY_MS)
+      client.once('ready', done)
+    })
   }
 
   deliver(entries) {
