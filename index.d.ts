@@ -4,6 +4,7 @@
 import type { ChildProcess } from 'child_process'
 import type { Worker as ClusterWorker } from 'cluster'
 import type { Worker as ThreadWorker } from 'worker_threads'
+import type { Socket } from 'net'
 
 declare namespace IPOS {
   /** Options for `IPOS.new()`. Pass the same `functions` choice in every process. */
@@ -24,6 +25,34 @@ declare namespace IPOS {
     joinTimeout?: number
     /** A duck-typed channel to the parent, used instead of `process`. */
     parent?: Channel
+  }
+
+  /** Options for `IPOS.new({ connect })`: join the tree of the process listening on a local socket. */
+  interface ConnectOptions extends Options {
+    /** The listener's socket path (a Windows named pipe: `\\.\pipe\name`). An IPC parent, if any, is left to the user. */
+    connect: string
+    /** The token the listener requires. */
+    token?: string
+    /** After losing the listener, retry with capped backoff and resync (default true); false: become the root of what is left. */
+    reconnect?: boolean
+  }
+
+  /** Options for `ipos.listen(path, options)`. */
+  interface ListenOptions {
+    /** Peers must present this token; others are refused with ERR_IPOS_AUTH. */
+    token?: string
+    /** Mode of the socket file (default 0o600: this user only). */
+    mode?: number
+  }
+
+  /** `'disconnect'` / `'reconnect'`: the parent this process attached to (a socket listener, Redis) is gone / back. */
+  interface DisconnectEvent {
+    peer: unknown
+    role: 'parent'
+    /** Over a socket: its path. */
+    path?: string
+    /** Over a socket: the error that ended the connection, if one did. */
+    cause?: Error
   }
 
   /** Options for `IPOS.new({ redis })`: processes on any host share fields through a Redis Stream. */
@@ -47,9 +76,9 @@ declare namespace IPOS {
   /** Anything `addProcess` can connect: a child process with an 'ipc' channel, a cluster worker, a worker thread, a channel. */
   type Peer = ChildProcess | ClusterWorker | ThreadWorker | Channel
 
-  /** Membership: a peer joined (`'peer'`) or left (`'peerLeft'`). */
+  /** Membership: a peer joined (`'peer'`) or left (`'peerLeft'`). Over a socket the peer is the `net.Socket`. */
   interface PeerEvent {
-    peer: Peer | NodeJS.Process
+    peer: Peer | NodeJS.Process | Socket
     role: 'parent' | 'child'
     /** For `'peerLeft'`: why (`'goodbye'`, `'gone'`, or an error code). */
     reason?: string
@@ -75,7 +104,7 @@ declare namespace IPOS {
     /** The key path the error is about, when there is one. */
     path?: string
     /** The peer a rejected frame came from (for `'error'` events). */
-    peer?: Peer | NodeJS.Process
+    peer?: Peer | NodeJS.Process | Socket
   }
 
   type ErrorCode =
@@ -86,7 +115,7 @@ declare namespace IPOS {
     | 'ERR_IPOS_BAD_FRAME' | 'ERR_IPOS_VERSION' | 'ERR_IPOS_FRAME_TOO_LARGE' | 'ERR_IPOS_BAD_VALUE'
     | 'ERR_IPOS_FUNCTIONS_DISABLED' | 'ERR_IPOS_BAD_PATH' | 'ERR_IPOS_UNKNOWN_FIELD'
     | 'ERR_IPOS_BAD_SEQUENCE' | 'ERR_IPOS_INTERNAL' | 'ERR_IPOS_NATIVE' | 'ERR_IPOS_LIMIT'
-    | 'ERR_IPOS_TIMEOUT' | 'ERR_IPOS_NO_REDIS_CLIENT'
+    | 'ERR_IPOS_TIMEOUT' | 'ERR_IPOS_NO_REDIS_CLIENT' | 'ERR_IPOS_AUTH' | 'ERR_IPOS_CONNECT' | 'ERR_IPOS_PATH_IN_USE' | 'ERR_IPOS_LISTEN'
 
   /** The methods every instance has; field names that collide are reachable with `get()`. */
   interface Methods<F extends Record<string, any>> {
@@ -94,6 +123,13 @@ declare namespace IPOS {
     addProcess(peer: Peer): Promise<void>
     /** true if the peer was connected and is now disconnected. */
     removeProcess(peer: Peer): boolean
+    /**
+     * Accepts peers on a local socket (a Unix socket path, or a Windows named pipe); resolves once
+     * listening. Each process that joins with `IPOS.new({ connect: path })` becomes a child, as
+     * with `addProcess`. Rejects with ERR_IPOS_PATH_IN_USE if another process listens there or
+     * any other file exists there (a stale socket nobody listens on is replaced).
+     */
+    listen(path: string, options?: ListenOptions): Promise<void>
     /** Creates or overwrites a field in every connected process. */
     create<K extends keyof F & string>(key: K, value: F[K]): void
     create(key: string, value: unknown): void
@@ -110,17 +146,18 @@ declare namespace IPOS {
     on(event: 'error', listener: (err: IposError) => void): this
     on(event: 'peer' | 'peerLeft', listener: (ev: PeerEvent) => void): this
     /** This process's state was replaced by its parent's (re-added, or resynced), in place. */
-    on(event: 'resync', listener: (ev: { peer: Peer | NodeJS.Process }) => void): this
-    /** Attached to Redis: the connection was lost (reads go on, writes stay pending) / is back. */
-    on(event: 'disconnect' | 'reconnect', listener: (ev: { peer: unknown; role: 'parent' }) => void): this
+    on(event: 'resync', listener: (ev: { peer: Peer | NodeJS.Process | Socket }) => void): this
+    /** Attached over a socket or to Redis: the connection to the parent was lost (writes stay pending) / is back and resynced. */
+    on(event: 'disconnect' | 'reconnect', listener: (ev: DisconnectEvent) => void): this
     once(event: 'change', listener: (ev: ChangeEvent<keyof F & string>) => void): this
     once(event: 'error', listener: (err: IposError) => void): this
     once(event: 'peer' | 'peerLeft', listener: (ev: PeerEvent) => void): this
-    once(event: 'resync', listener: (ev: { peer: Peer | NodeJS.Process }) => void): this
+    once(event: 'resync', listener: (ev: { peer: Peer | NodeJS.Process | Socket }) => void): this
+    once(event: 'disconnect' | 'reconnect', listener: (ev: DisconnectEvent) => void): this
     off(event: 'change' | 'error' | 'peer' | 'peerLeft' | 'resync' | 'disconnect' | 'reconnect', listener: (...args: any[]) => void): this
     /** Resolves when every connected peer has applied everything sent so far. */
     flush(): Promise<void>
-    /** Detaches from every channel, so processes can exit on their own. */
+    /** Detaches from every channel and stops listening (removing the socket file), so processes can exit on their own. */
     close(): void
   }
 
@@ -129,6 +166,12 @@ declare namespace IPOS {
 }
 
 interface IPOSStatic {
+  /**
+   * Joins the tree of the process listening on `options.connect`; resolves once its state is
+   * applied here. Rejects with ERR_IPOS_CONNECT (with `path` and `cause`) if nothing listens,
+   * ERR_IPOS_AUTH if the token is refused.
+   */
+  'new'<F extends Record<string, any> = Record<string, any>>(options: IPOS.ConnectOptions): Promise<IPOS.Instance<F>>
   /**
    * In a process with a parent channel (a child process, a cluster worker, a worker thread) this
    * returns a Promise resolving once the parent's state is applied (or after `syncTimeout` ms with

@@ -1,5 +1,5 @@
 'use strict'
-// The cluster and worker_threads examples run as `npm run example:cluster` / `example:threads`
+// The cluster, worker_threads and socket examples run as `npm run example:cluster` / `:threads` / `:socket`
 // would run them, and print what the primary (main thread) saw come back from its workers.
 const { test } = require('node:test')
 const assert = require('node:assert')
@@ -42,6 +42,18 @@ test('npm run example:redis: two independently started processes read each other
   assert.strictEqual(execFileSync(process.execPath, [path.join(EXAMPLES, '..', file)], { encoding: 'utf8', timeout: 30000, env }), [
     'alice read: hello from bob',
     'bob read: hello from alice',
+    '',
+  ].join('\n'))
+})
+
+test('npm run example:socket: clients started on their own attach to the server by its socket path', () => {
+  assert.strictEqual(example('example:socket'), [
+    'server: listening',
+    'client alice: visits was 0, now 1',
+    'server: visits is now 1',
+    'client bob: visits was 1, now 2',
+    'server: visits is now 2',
+    'server: closed',
     '',
   ].join('\n'))
 })

@@ -37,7 +37,7 @@ async function main() {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const ctl = new Control(child) // before the meter, so control traffic stays unmetered
-  const meter = cell.bytes ? new WireMeter(child) : { mark() {}, read: () => null }
+  const meter = cell.bytes ? (side.meter ? side.meter() : new WireMeter(child)) : { mark() {}, read: () => null }
   // A failing child (its error message, or its exit) ends the cell at once: the parent may be
   // waiting on something that will never come.
   ctl.onFail = (e) => finish({ status: 'error', error: errorText(e) })

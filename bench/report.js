@@ -4,7 +4,7 @@
 
 const { median, spreadPct, fmtNum, fmtOps, fmtBytes, fmtRatio } = require('./stats')
 
-const IMPLS = ['ipos', 'original', 'per-op', 'batched']
+const IMPLS = ['ipos', 'original', 'per-op', 'batched', 'ipos-socket', 'socket']
 
 /**
  * `cells`: { [scenario]: { [impl]: { runs: [result], bytes: result|null, failure: result|null } } }
@@ -113,13 +113,17 @@ const TARGETS = [
     },
   },
   { sid: 'F', label: 'F: ipos time < 0.5× baseline (batched: resend the whole field)', test: (sum) => cmp(sum, 'value', 'batched', (r) => r < 0.5) },
+  // Over a local socket: against a raw `net` socket carrying the same ops, and against IPC.
+  ...['A', 'B'].map((sid) => ({ sid, label: `${sid}: ipos-socket throughput ≥ 0.8× socket`, test: (sum) => cmp(sum, 'value', 'socket', (r) => r >= 0.8, 'ipos-socket') })),
+  { sid: 'D', label: 'D: ipos-socket ping-pong p50 ≤ 1.25× socket', test: (sum) => cmp(sum, 'p50', 'socket', (r) => r <= 1.25, 'ipos-socket') },
+  { sid: 'E', label: 'E: ipos-socket connect time ≤ ipos over IPC', test: (sum) => cmp(sum, 'value', 'ipos', (r) => r <= 1, 'ipos-socket') },
 ]
 
-function cmp(sum, key, ref, pass) {
-  const a = sum.ipos
+function cmp(sum, key, ref, pass, impl = 'ipos') {
+  const a = sum[impl]
   const b = sum[ref]
   // Errors are printed once under their table; here the status is enough.
-  if (!has(a)) return { ok: false, text: `ipos: ${a ? a.status : 'not run'}` }
+  if (!has(a)) return { ok: false, text: `${impl}: ${a ? a.status : 'not run'}` }
   if (!has(b)) return { ok: null, text: `${ref}: ${b ? b.status : 'not run'}` }
   const r = a[key] / b[key]
   return { ok: pass(r), text: `${fmtRatio(r)}` }

@@ -59,24 +59,46 @@ function classOf(v) {
 
 // ---- key paths in messages -------------------------------------------------------------------
 
-/** Formats a key path the way a user would write it: `cfg.limits.max`, `list[3]`, `m.get("k")`. */
+const IDENT = /^[A-Za-z_$][\w$]*$/
+
+/**
+ * Formats a key path the way a user would write it: `cfg.limits.max`, `list[3]`,
+ * `m.get("k")`, `s.values()[2]`. The core spells paths the same way (crates/ipos-core/src/path.rs;
+ * docs/vectors/paths.json holds both to it). Segments: a string (object key), a number (array
+ * index), `{ get, at }` or `{ get, in }` (the entry with key `get` of a Map, at position `at`, or
+ * wherever it is in Map `in`, its end if not there yet: found only when a message is written),
+ * `{ member }` (the Set member at that position), `{ key }` (the Map key itself at that position)
+ * and `{ instance }` (the serialised data of a class instance).
+ */
 function formatPath(key, segs) {
-  let s = String(key)
+  let s = IDENT.test(key) ? key : `[${JSON.stringify(String(key))}]`
   for (const seg of segs) {
-    if (seg && typeof seg === 'object' && 'get' in seg) s += `.get(${fmtKey(seg.get)})`
-    else if (seg && typeof seg === 'object' && 'member' in seg) s += `[member ${seg.member}]`
-    else if (typeof seg === 'number') s += `[${seg}]`
-    else if (/^[A-Za-z_$][\w$]*$/.test(seg)) s += `.${seg}`
-    else s += `[${JSON.stringify(seg)}]`
+    if (typeof seg === 'number') s += `[${seg}]`
+    else if (typeof seg === 'string') s += IDENT.test(seg) ? `.${seg}` : `[${JSON.stringify(seg)}]`
+    else if ('get' in seg) s += `.get(${fmtKey(seg)})`
+    else if ('member' in seg) s += `.values()[${seg.member}]`
+    else if ('key' in seg) s += `.keys()[${seg.key}]`
+    else if ('instance' in seg) s += ` (instance of ${seg.instance})`
   }
   return s
 }
 
-function fmtKey(k) {
-  if (typeof k === 'string') return JSON.stringify(k)
-  if (typeof k === 'bigint') return `${k}n`
-  if (typeof k === 'object' && k !== null) return '{…}'
-  return String(k)
+/** A Map key as JS source would spell it; an object key, which has no spelling, by position. */
+function fmtKey({ get: k, at, in: m }) {
+  switch (typeof k) {
+    case 'string': return JSON.stringify(k)
+    case 'bigint': return `${k}n`
+    case 'number': case 'boolean': case 'undefined': return String(k)
+  }
+  if (k === null) return 'null'
+  if (at === undefined && m !== undefined) {
+    at = 0
+    for (const x of m.keys()) {
+      if (x === k) break
+      at++
+    }
+  }
+  return `<key #${at}>`
 }
 
 // While an error unwinds out of `enc`, each level adds its segment; the message is written once
@@ -174,8 +196,8 @@ function encObject(v, opts, seen, depth) {
     let i = 0
     for (const [k, x] of v) {
       let ek
-      try { ek = enc(k, opts, seen, depth) } catch (e) { throw wrap(e, { member: i }) }
-      try { out.push([ek, enc(x, opts, seen, depth)]) } catch (e) { throw wrap(e, { get: k }) }
+      try { ek = enc(k, opts, seen, depth) } catch (e) { throw wrap(e, { key: i }) }
+      try { out.push([ek, enc(x, opts, seen, depth)]) } catch (e) { throw wrap(e, { get: k, at: i }) }
       i++
     }
     return { [TAG]: 'M', v: out }
@@ -208,7 +230,7 @@ function encObject(v, opts, seen, depth) {
     try { data = reg.serialize(v) } catch (e) {
       return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', `serialising class ${reg.name} failed: ${e && e.message}`)
     }
-    return { [TAG]: 'C', v: [reg.name, enc(data, opts, seen, depth)] }
+    return { [TAG]: 'C', v: [reg.name, encInstance(data, reg.name, opts, seen, depth)] }
   }
   if (proto.constructor === EventTarget) return { [TAG]: 'E' }
   const own = typeof v.serialize === 'function' ? 'serialize' : typeof v.stringify === 'function' ? 'stringify' : null
@@ -221,7 +243,7 @@ function encObject(v, opts, seen, depth) {
     try { data = v[own]() } catch (e) {
       return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', `serialising class ${name} failed: ${e && e.message}`)
     }
-    const out = { [TAG]: 'C', v: [name, enc(data, opts, seen, depth)] }
+    const out = { [TAG]: 'C', v: [name, encInstance(data, name, opts, seen, depth)] }
     Object.defineProperty(out, ORIGINAL, { value: v })
     return out
   }
@@ -231,6 +253,11 @@ function encObject(v, opts, seen, depth) {
   if (v instanceof Promise) return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', 'a Promise cannot be shared; share its result instead')
   const name = (proto.constructor && proto.constructor.name) || 'anonymous class'
   return fail(TypeError, 'ERR_IPOS_UNSHAREABLE', `Class: \`${name}\` must have methods to serialize and deserialize objects. (\`.stringify()\`, \`.serialize()\`): an instance of ${name} cannot be shared; give it a serialize() method and a static from(), or call IPOS.registerClass(${name}, serialize, deserialize) in every process first`)
+}
+
+/** The serialised data of an instance of class `name`. */
+function encInstance(data, name, opts, seen, depth) {
+  try { return enc(data, opts, seen, depth) } catch (e) { throw wrap(e, { instance: name }) }
 }
 
 function encArray(v, opts, seen, depth) {

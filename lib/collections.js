@@ -36,7 +36,7 @@ const MAP_METHODS = {
       return this
     }
     const owner = path.owner
-    const segs = path.fmt.concat({ get: k })
+    const segs = path.fmt.concat({ get: k, in: t })
     let kj
     if (typeof k === 'object' && k !== null && !t.has(k)) {
       // A new object key travels whole; the key object itself stays the key here (identity).
@@ -57,7 +57,7 @@ const MAP_METHODS = {
     const path = pathOf(t)
     const kj = path === null ? null : keyRefJson(path.owner, t, k)
     t.delete(k)
-    if (path !== null) path.owner.outbox.record('md', path.key, path.wire, path.fmt.concat({ get: k }), kj)
+    if (path !== null) path.owner.outbox.record('md', path.key, path.wire, path.fmt.concat({ get: k, in: t }), kj)
     return true
   },
   clear() {

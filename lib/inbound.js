@@ -39,6 +39,9 @@ class Inbound {
         // We cannot take the parent's state: tell it why, so its addProcess() fails clearly.
         link.send(nack(err))
       }
+      // A sequenced frame we could not take: we can no longer follow the parent, so ask it for a
+      // fresh snapshot; the core drops its `q` frames until then.
+      if (link.isParent && s.core.takeResync()) s.peers.requestResync(link)
       return s.error(err, link)
     }
     const v = JSON.parse(out[0])
@@ -48,10 +51,7 @@ class Inbound {
       case 's': return this.applySnapshot(link, v.ops ? null : JSON.parse(d).f, isPlain(d), v.ops)
       case 'A': return peers.onAck(link)
       case 'b':
-        if (v.up) {
-          if (peers.upstream !== null) peers.upstream.send(d)
-          return
-        }
+        if (v.up) return peers.relayUp(d)
         // Applied here first and relayed after: a write answering this change (the common
         // request/response pattern) is not held up by the relay's sends.
         if (v.ok) this.applyRemote(JSON.parse(d).ops, link, isPlain(d))
@@ -69,7 +69,12 @@ class Inbound {
         // A log entry no process could read (a foreign or hostile writer): skipped by all.
         if (v.code) s.error(iposError(Error, v.code, `a log entry was skipped by every process: ${v.message}`), link)
         return
-      case 'p': return peers.onPing(link, v.i)
+      case 'd': return // a `q` while we wait for a snapshot (see requestResync)
+      case 'R': return peers.resync(link)
+      case 'p':
+        // "Everything before this ping is applied" is only true here once the snapshot is.
+        if (link.isParent && link.heldPings) return link.heldPings.push(v.i)
+        return peers.onPing(link, v.i)
       case 'P': return peers.onPong(link, v.i)
       case 'g': return peers.onGoodbye(link)
       case 'N': return peers.onNack(link, v)
@@ -159,6 +164,7 @@ class Inbound {
     s.joined = true
     s.peers.synced(link)
     if (again) s.emitter.emit('resync', { peer: link.target })
+    if (link.onResynced) link.onResynced()
     s.ready()
   }
 

@@ -8,6 +8,8 @@ const { fieldProxy } = require('./proxy')
 const { parentLink } = require('./transport')
 const { iposError } = require('./errors')
 const { State, STATE } = require('./state')
+const { listen } = require('./listen')
+const { connect } = require('./connect')
 
 /** Shares objects between processes. Create instances with `IPOS.new()`. */
 class IPOS {
@@ -15,6 +17,8 @@ class IPOS {
   static new(options) {
     const ipos = new IPOS(options)
     const s = ipos[STATE]
+    // A socket to join: the IPC channel, if this process has one, is left to the user.
+    if (options && options.connect !== undefined) return connect(ipos, s, options)
     // Attached to Redis, the stream is the parent; an IPC channel is left to the user.
     if (options && options.redis !== undefined) return require('./redis').attach(s).then(() => ipos)
     const link = parentLink(options && options.parent)
@@ -49,6 +53,11 @@ class IPOS {
 
   addProcess(target) {
     return this[STATE].peers.addChild(target)
+  }
+
+  /** Accepts peers on a local socket; resolves once listening. */
+  listen(path, options) {
+    return listen(this[STATE], path, options)
   }
 
   removeProcess(target) {

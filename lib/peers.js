@@ -13,6 +13,9 @@ class Peers {
     this.parent = null // link to the parent, once it exists
     this.upstream = null // the parent link once its snapshot is applied: ops go up, not down
     this.children = new Map() // target -> link
+    this.away = false // the parent is gone but will be back (see `suspend`)
+    this.heldUp = [] // children's batches that arrived while away, for the parent once back
+    this.heldUpBytes = 0
     this.waiters = new Map() // link -> { resolve, reject } for addProcess
     this.pingId = 0
     this.onFrameBound = (link, d) => this.s.inbound.onFrame(link, d)
@@ -38,7 +41,11 @@ class Peers {
     this.s.assertOpen()
     const existing = this.children.get(target)
     if (existing) return existing.ready
-    const link = childLink(target)
+    return this.addLink(childLink(target))
+  }
+
+  /** Connects a child over `link` (keyed by `link.target`); resolves once it joined. */
+  addLink(link) {
     link.ready = new Promise((resolve, reject) => this.waiters.set(link, { resolve, reject }))
     const ms = this.s.opts.joinTimeout
     if (ms > 0 && ms < Infinity) {
@@ -53,7 +60,7 @@ class Peers {
     link.maxBacklog = this.s.opts.maxBacklogBytes
     link.onBehind = this.onBehindBound
     link.onDrained = this.onDrainedBound
-    this.children.set(target, link)
+    this.children.set(link.target, link)
     debug('adding %s', linkName(link))
     link.attach(this.onFrameBound, this.onGoneBound)
     link.send(this.hello())
@@ -107,8 +114,27 @@ class Peers {
   drop(link) {
     if (link === this.parent) {
       this.parent = null
-      this.left(link, 'gone')
+      // A socket parent that this process reconnects to: stay its child meanwhile.
+      if (link.session && link.session.keeps()) this.suspend(link)
+      else this.left(link, 'gone')
+      if (link.session) link.session.lost(link)
     } else this.forget(link)
+  }
+
+  /**
+   * The parent is gone but this process will join it again: it stays a non-root, so what it
+   * writes meanwhile stays pending in the core (sent nowhere) until the resync.
+   */
+  suspend(link) {
+    this.refreshFunctionGate()
+    const wasSynced = this.upstream !== null
+    this.upstream = null
+    this.away = true
+    this.heldUp = []
+    this.heldUpBytes = 0
+    for (const resolve of link.pings.values()) resolve()
+    link.pings.clear()
+    if (wasSynced) this.s.emitter.emit('peerLeft', { peer: link.target, role: 'parent', reason: 'gone' })
   }
 
   /** The parent left: this process becomes the root of what is left. */
@@ -118,6 +144,7 @@ class Peers {
     this.upstream = null
     for (const resolve of link.pings.values()) resolve()
     link.pings.clear()
+    link.heldPings = null
     if (!wasSynced) return
     // We are the root of what is left. Pending ops we already show here become sequenced, so
     // our children get them too.
@@ -147,15 +174,66 @@ class Peers {
   /** The parent's snapshot is applied: ops now go up, and children get the state we now share. */
   synced(link) {
     debug('snapshot from parent applied')
+    const again = link.state === 'synced'
+    const back = this.away
     this.upstream = link
+    this.away = false
     link.state = 'synced'
     link.send('{"t":"A"}')
+    if (back) this.resend(link)
     for (const c of this.children.values()) if (c.state !== 'new') this.sendSnapshot(c)
-    this.s.emitter.emit('peer', { peer: link.target, role: 'parent' })
+    const held = link.heldPings
+    link.heldPings = null
+    if (held) for (const i of held) this.onPing(link, i)
+    if (!again) this.s.emitter.emit('peer', { peer: link.target, role: 'parent' })
+  }
+
+  /**
+   * We could not take a sequenced frame from the parent: ask it for a fresh snapshot. Its pings
+   * wait until that snapshot is applied, so its flush() still means "applied here".
+   */
+  requestResync(link) {
+    debug('behind the parent: asking for a snapshot')
+    if (!link.heldPings) link.heldPings = []
+    link.send('{"t":"R"}')
+  }
+
+  /**
+   * Sends a child a fresh snapshot (it asked, being behind): it replaces its state in place,
+   * keeps its own pending writes and passes the snapshot on to its own children.
+   */
+  resync(link) {
+    if (link.state === 'new') return
+    debug('resyncing %s', linkName(link))
+    this.sendSnapshot(link)
+  }
+
+  /**
+   * Back from away, over a new connection: nothing says which of our batches reached the old
+   * parent, so every one still pending after the snapshot goes up again, then what the children
+   * sent meanwhile.
+   */
+  resend(link) {
+    for (const f of this.s.core.pendingFrames()) link.send(f)
+    const held = this.heldUp
+    this.heldUp = []
+    this.heldUpBytes = 0
+    for (const f of held) link.send(f)
+  }
+
+  /** A child's batch on its way to the root (this process is not the root). */
+  relayUp(frame) {
+    if (this.upstream !== null) return this.upstream.send(frame)
+    // Away: kept for the parent we will join again, up to the backlog limit (past it, the
+    // children keep those batches pending and the root never sees them).
+    if (!this.away || this.heldUpBytes + frame.length > this.s.opts.maxBacklogBytes) return debug('dropping a child batch while away')
+    this.heldUp.push(frame)
+    this.heldUpBytes += frame.length
   }
 
   /** A child acknowledged our snapshot: its addProcess() resolves. */
   onAck(link) {
+    if (link.state === 'synced') return // a resync's snapshot is applied
     debug('%s joined', linkName(link))
     link.state = 'synced'
     const w = this.waiters.get(link)
@@ -203,7 +281,7 @@ class Peers {
   /** A frame made here goes up to the parent, or down to every child when this is the root. */
   sendOut(frame) {
     if (this.upstream !== null) this.upstream.send(frame)
-    else this.sendDown(frame)
+    else if (!this.away) this.sendDown(frame)
   }
 
   sendDown(frame) {

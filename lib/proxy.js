@@ -106,7 +106,7 @@ function pathOf(t) {
     } else if (p instanceof Map) {
       if (p.get(seg) !== cur) return null
       wire.push(encodeKeyRef(p, seg, m.owner.opts))
-      fmt.push({ get: seg })
+      fmt.push({ get: seg, in: p })
     } else if (p instanceof Set) {
       const i = positionIn(p, cur)
       if (i < 0) return null

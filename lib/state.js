@@ -33,6 +33,7 @@ class State {
     this.closed = false
     this.joined = false // a parent's state was applied here at least once
     this.readyResolve = null
+    this.closers = [] // stop what close() must stop besides the links (listeners, reconnects)
     this.warned = new Set()
     this.decodeCtx = {
       functions: !!this.opts.functions,
@@ -121,6 +122,7 @@ class State {
     this.outbox.flush()
     this.closed = true
     this.peers.close()
+    for (const stop of this.closers.splice(0)) stop()
   }
 
   assertOpen() {
@@ -130,6 +132,7 @@ class State {
   error(err, link) {
     debug('error %s: %s', err.code, err.message)
     if (link && err.peer === undefined) err.peer = link.target
+    if (link && link.onPeerError) link.onPeerError(err)
     if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', err)
     else if (!this.warned.has(err.code)) {
       // Without an 'error' listener nothing throws (a bad peer must not crash us); warn once per code.

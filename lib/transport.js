@@ -34,6 +34,7 @@ class Link {
     this.state = 'new' // new -> syncing (snapshot sent / hello seen) -> synced
     this.peerId = null
     this.pings = new Map()
+    this.heldPings = null // pings from a parent we asked for a snapshot, answered once it is applied
     this.onFrame = null
     this.onGone = null
     this.gone = false

@@ -232,6 +232,12 @@ impl Core {
         self.engine.become_root()
     }
 
+    /// The `b` frames of the batches still pending, to send again to a new parent.
+    #[napi]
+    pub fn pending_frames(&mut self) -> Vec<String> {
+        self.engine.pending_frames()
+    }
+
     /// The visible state as JSON (tests and debugging).
     #[napi]
     pub fn dump(&mut self) -> String {
@@ -246,6 +252,18 @@ impl Core {
     #[napi(getter)]
     pub fn pending(&self) -> u32 {
         self.engine.pending_len() as u32
+    }
+
+    /// Whether this instance waits for a snapshot because it could not follow its parent.
+    #[napi(getter)]
+    pub fn behind(&self) -> bool {
+        self.engine.behind()
+    }
+
+    /// True once after this instance fell behind its parent: send the parent `{"t":"R"}`.
+    #[napi]
+    pub fn take_resync(&mut self) -> bool {
+        self.engine.take_resync()
     }
 
     #[napi(getter)]

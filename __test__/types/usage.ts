@@ -35,6 +35,14 @@ async function main(): Promise<void> {
 
   const inChild = await IPOS.new<Fields>()
   inChild.users.set('b', { name: 'B', langs: [] })
+  await ipos.listen('/tmp/app.sock', { token: 't', mode: 0o660 })
+  const attached = await IPOS.new<Fields>({ connect: '/tmp/app.sock', token: 't', reconnect: true })
+  attached.on('disconnect', (ev) => { const p: string | undefined = ev.path; void p })
+  attached.on('reconnect', (ev) => { const r: 'parent' = ev.role; void r })
+  const visits: number = attached.hits
+  void visits
+  // @ts-expect-error listen options are checked
+  await ipos.listen('/tmp/app.sock', { mode: 'rw' })
   const { IPOS: Named } = IPOS
   Named.new()
 

@@ -7,7 +7,9 @@ use std::rc::Rc;
 use crate::error::{self, is_reserved, CoreError};
 use crate::op::Op;
 use crate::path::{describe, num_index, Seg};
-use crate::value::{normalize_key, Fields, Key, MapEntries, MapKey, SetMembers, Value};
+use crate::value::{
+    insert_prop, normalize_key, Fields, Key, MapEntries, MapKey, SetMembers, Value,
+};
 
 /// How to undo one op: what it replaced, moved out of the state rather than cloned. Fields are
 /// named by position: undone last op first, the state is exactly as the op left it, so the
@@ -30,8 +32,8 @@ pub(crate) enum Inverse {
 pub(crate) enum Undo {
     /// Nothing changed.
     Nothing,
-    /// The op added the object's last key.
-    PropNew,
+    /// The op added this object key, at this position.
+    PropNew(usize),
     /// The object key at this position held this value.
     PropOld(usize, Value),
     /// This object key was removed from this position.
@@ -457,10 +459,7 @@ fn set(t: &mut Value, last: &Seg, value: Value, at: usize, g: &mut Growth) -> R<
             let map = &mut Rc::make_mut(o).map;
             Ok(match map.get_full_mut(k.as_ref()) {
                 Some((i, _, slot)) => Undo::PropOld(i, std::mem::replace(slot, value)),
-                None => {
-                    map.insert(Key::from(k.as_ref()), value);
-                    Undo::PropNew
-                }
+                None => Undo::PropNew(insert_prop(map, Key::from(k.as_ref()), value)),
             })
         }
         Value::Array(a) => {

@@ -21,7 +21,10 @@ use crate::value::Fields;
 
 mod follow;
 mod receive;
+mod resend;
+mod sequenced;
 pub use receive::Snapshot;
+use sequenced::Sequenced;
 
 /// Limits applied to everything the engine accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +110,13 @@ pub struct Engine {
     seq: u64,
     root: bool,
     origin: String,
+    /// The last sequenced batch of each origin, as far as the confirmed state goes.
+    sequenced: Sequenced,
+    /// A sequenced frame from the parent was rejected: this process cannot follow its parent
+    /// and drops its `q` frames until a snapshot arrives.
+    behind: bool,
+    /// `behind` was set and the resync request (`R`) has not been taken by the caller yet.
+    resync_due: bool,
 }
 
 impl Engine {
@@ -124,6 +134,9 @@ impl Engine {
             seq: 0,
             root: true,
             origin: String::new(),
+            sequenced: Sequenced::default(),
+            behind: false,
+            resync_due: false,
         }
     }
 
@@ -140,6 +153,17 @@ impl Engine {
     /// True while this instance has no parent (it sequences batches).
     pub fn is_root(&self) -> bool {
         self.root
+    }
+
+    /// Whether this process waits for a snapshot because it could not follow its parent.
+    pub fn behind(&self) -> bool {
+        self.behind
+    }
+
+    /// True once after this process fell behind its parent: the caller then sends the parent a
+    /// resync request (`{"t":"R"}`).
+    pub fn take_resync(&mut self) -> bool {
+        std::mem::take(&mut self.resync_due)
     }
 
     /// The last sequence number applied (root: issued, deferred batches included).
@@ -273,6 +297,7 @@ impl Engine {
         self.next_batch += 1;
         if self.root {
             self.seq += 1;
+            self.sequenced.record(&self.origin, n, self.seq);
         }
         n
     }
@@ -413,7 +438,9 @@ impl Engine {
     pub fn snapshot(&mut self) -> String {
         self.settle_queue();
         let f = self.confirmed.as_ref().unwrap_or(&self.fields);
-        let mut s = format!(r#"{{"t":"s","q":{},"f":["#, self.seq);
+        let mut s = format!(r#"{{"t":"s","q":{},"#, self.seq);
+        self.sequenced.write_member(&mut s);
+        s.push_str(r#","f":["#);
         for (i, (k, v)) in f.iter().enumerate() {
             s.push_str(if i > 0 { ",[" } else { "[" });
             write_str(k, &mut s);
@@ -433,6 +460,8 @@ impl Engine {
             return Vec::new();
         }
         self.root = true;
+        self.behind = false;
+        self.resync_due = false;
         let mut state = self.confirmed.take().unwrap_or_else(|| self.fields.clone());
         let mut frames = Vec::with_capacity(self.pending.len());
         for p in std::mem::take(&mut self.pending) {
@@ -446,6 +475,7 @@ impl Engine {
                 )
                 .is_ok();
             let text = if ok { p.text.as_str() } else { "[]" };
+            self.sequenced.record(&self.origin, p.n, self.seq);
             frames.push(q_frame(self.seq, &self.origin, p.n, ok, text));
         }
         debug_assert!(crate::value::same_fields(&state, &self.fields));
@@ -473,3 +503,7 @@ impl Engine {
 #[cfg(test)]
 #[path = "engine_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "engine_resync_tests.rs"]
+mod resync_tests;

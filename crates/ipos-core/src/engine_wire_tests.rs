@@ -7,6 +7,7 @@ fn rejects(e: &mut Engine, frame: &str, from_parent: bool, code: &str) {
     let err = e.receive(frame, from_parent).expect_err(frame);
     assert_eq!(err.code, code, "{frame}: {err}");
     assert_eq!(state(e), before, "{frame}");
+    caught_up(e);
 }
 
 #[test]

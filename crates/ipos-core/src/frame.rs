@@ -33,6 +33,8 @@ pub(crate) struct Frame<'a> {
     pub(crate) func: Option<bool>,
     pub(crate) q: Option<u64>,
     pub(crate) f: Option<Raw<'a>>,
+    /// A snapshot's last sequenced batch per origin.
+    pub(crate) ns: Option<Raw<'a>>,
     pub(crate) o: Option<Cow<'a, str>>,
     pub(crate) n: Option<u64>,
     pub(crate) ok: Option<bool>,
@@ -146,6 +148,7 @@ impl<'a> Frame<'a> {
                     "i" => set(&mut f.i, scalar(v, k, "an unsigned integer", uint)?, k)?,
                     "ops" => set(&mut f.ops, raw, k)?,
                     "f" => set(&mut f.f, raw, k)?,
+                    "ns" => set(&mut f.ns, raw, k)?,
                     "v" | "m" => {
                         if let Some(raw) = raw {
                             raw.check()?;
@@ -167,7 +170,7 @@ impl<'a> Frame<'a> {
 
     /// Checks every raw member that the handler of this frame type does not decode itself.
     pub(crate) fn check_unused(&self, uses_f: bool, uses_ops: bool) -> Result<(), CoreError> {
-        for (raw, used) in [(self.f, uses_f), (self.ops, uses_ops)] {
+        for (raw, used) in [(self.f, uses_f), (self.ns, uses_f), (self.ops, uses_ops)] {
             match raw {
                 Some(raw) if !used => raw.check()?,
                 _ => {}

@@ -17,3 +17,8 @@ pub const DEFAULT_MAX_FRAME_BYTES: usize = 128 * 1024 * 1024;
 
 /// Longest message a nack frame (`N`) may carry, in characters (Unicode scalar values).
 pub const MAX_NACK_CHARS: usize = 2000;
+
+/// Most origins whose last sequenced batch a process remembers (and a snapshot carries): enough
+/// for any tree that stays up, small enough that a snapshot's `ns` stays a few tens of KiB. The
+/// origin sequenced longest ago is forgotten first.
+pub const MAX_ORIGINS: usize = 4096;

@@ -130,7 +130,35 @@ fn push_prop(out: &mut String, key: &str) {
     }
 }
 
-/// A Map key as JS source would spell it, for messages.
+/// A primitive Map key as JS source would spell it (`"a"`, `1.5`, `5n`, `undefined`), or `None`
+/// for an object key, which has no spelling of its own.
+fn key_literal(v: &Value, out: &mut String) -> bool {
+    match v {
+        Value::Undefined => out.push_str("undefined"),
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Num(f) => write_js_number(*f, out),
+        Value::BigInt(s) => {
+            out.push_str(s);
+            out.push('n');
+        }
+        Value::Str(s) => write_str(s, out),
+        _ => return false,
+    }
+    true
+}
+
+/// `.get(key)` for the Map entry with key `key` at position `pos`: a primitive key as JS source
+/// spells it, an object key as `<key #pos>`. Messages of both languages spell Map steps so.
+pub(crate) fn push_get(out: &mut String, key: &Value, pos: usize) {
+    out.push_str(".get(");
+    if !key_literal(key, out) {
+        let _ = write!(out, "<key #{pos}>");
+    }
+    out.push(')');
+}
+
+/// A Map key segment that names no entry of a known Map, for messages.
 fn push_key_literal(out: &mut String, seg: &Seg) {
     match seg {
         Seg::Key(s) => write_str(s, out),
@@ -138,22 +166,13 @@ fn push_key_literal(out: &mut String, seg: &Seg) {
         Seg::Pos(p) => {
             let _ = write!(out, "<key #{p}>");
         }
-        Seg::Other(v) => match v {
-            Value::Undefined => out.push_str("undefined"),
-            Value::Null => out.push_str("null"),
-            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Num(f) => write_js_number(*f, out),
-            Value::BigInt(s) => {
-                out.push_str(s);
-                out.push('n');
-            }
-            Value::Str(s) => write_str(s, out),
-            v => {
+        Seg::Other(v) => {
+            if !key_literal(v, out) {
                 out.push('<');
                 out.push_str(v.describe());
                 out.push('>');
             }
-        },
+        }
     }
 }
 
@@ -173,14 +192,21 @@ pub fn describe(key: &str, segs: &[Seg], root: Option<&Value>) -> String {
         let mut next = None;
         match cur {
             Some(Value::Map(m)) => {
-                out.push_str(".get(");
-                push_key_literal(&mut out, seg);
-                out.push(')');
                 let i = match seg {
                     Seg::Pos(p) => Some(*p),
                     s => s.map_key().and_then(|k| m.get_index_of(&k)),
                 };
-                next = i.and_then(|i| m.get_index(i)).map(|(_, (_, v))| v);
+                match i.and_then(|i| m.get_index(i).map(|(_, e)| (i, e))) {
+                    Some((i, (k, v))) => {
+                        push_get(&mut out, k, i);
+                        next = Some(v);
+                    }
+                    None => {
+                        out.push_str(".get(");
+                        push_key_literal(&mut out, seg);
+                        out.push(')');
+                    }
+                }
             }
             Some(Value::Set(s)) => {
                 let _ = match seg.as_index() {

@@ -139,9 +139,9 @@ fn undo_in(t: &mut Value, undo: Undo) {
         (Value::Object(o), undo) => {
             let map = &mut Rc::make_mut(o).map;
             match undo {
-                // Added by `insert`, so last; everything after it is undone already.
-                Undo::PropNew => {
-                    map.pop();
+                // Everything after it is undone already, so it is still where it was added.
+                Undo::PropNew(i) => {
+                    map.shift_remove_index(i);
                 }
                 Undo::PropOld(i, v) => {
                     if let Some((_, slot)) = map.get_index_mut(i) {

@@ -24,6 +24,58 @@ pub type Key = Rc<str>;
 /// An object's own keys in insertion order.
 pub type ObjMap = IndexMap<Key, Value, Hasher>;
 
+/// The array index a property key names in JS: a canonical decimal from 0 to 2^32 - 2. JS
+/// objects list such keys first, ascending, before every other key in insertion order; the
+/// mirror keeps objects in that order too, so that it encodes exactly as the live object does.
+pub fn array_index(k: &str) -> Option<u32> {
+    let b = k.as_bytes();
+    if b.is_empty() || b.len() > 10 || (b[0] == b'0' && b.len() > 1) {
+        return None;
+    }
+    if !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    k.parse::<u64>()
+        .ok()
+        .filter(|&n| n < u32::MAX as u64)
+        .map(|n| n as u32)
+}
+
+/// Adds a key that `map` does not hold where JS would put it (see `array_index`); returns its
+/// position.
+pub fn insert_prop(map: &mut ObjMap, k: Key, v: Value) -> usize {
+    let at = match array_index(&k) {
+        Some(n) => map
+            .keys()
+            .position(|x| array_index(x).is_none_or(|m| m > n))
+            .unwrap_or(map.len()),
+        None => map.len(),
+    };
+    if at == map.len() {
+        map.insert(k, v);
+    } else {
+        map.shift_insert(at, k, v);
+    }
+    at
+}
+
+/// Puts the keys of an object built in text order into JS order (see `array_index`): a stable
+/// sort that only runs when some key starts with a digit.
+pub fn order_props(map: &mut ObjMap) {
+    if !map
+        .keys()
+        .any(|k| k.as_bytes().first().is_some_and(u8::is_ascii_digit))
+    {
+        return;
+    }
+    map.sort_by(|a, _, b, _| match (array_index(a), array_index(b)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+}
+
 /// Entries of a Map: SameValueZero key to (key as a value, value).
 pub type MapEntries = IndexMap<MapKey, (Value, Value), Hasher>;
 

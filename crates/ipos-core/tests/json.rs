@@ -2,6 +2,7 @@
 //! exactly what serde_json accepts and read the same numbers and strings, whatever the text's
 //! spacing, escapes or damage.
 
+use ipos_core::value::order_props;
 use ipos_core::{decode_value, same, Limits, Value};
 use proptest::prelude::*;
 use serde_json::Value as J;
@@ -13,7 +14,8 @@ const LIMITS: Limits = Limits {
     max_array_length: ipos_core::apply::MAX_ARRAY_LENGTH,
 };
 
-/// Plain JSON as the core models it (later duplicate keys win, in the first one's place).
+/// Plain JSON as the core models it: later duplicate keys win, in the first one's place, and
+/// keys that are array indices come first, ascending, as in a JS object.
 fn model(j: &J) -> Value {
     match j {
         J::Null => Value::Null,
@@ -21,7 +23,13 @@ fn model(j: &J) -> Value {
         J::Number(n) => Value::Num(n.as_f64().unwrap()),
         J::String(s) => Value::Str(s.clone()),
         J::Array(a) => Value::array(a.iter().map(model)),
-        J::Object(o) => Value::object(o.iter().map(|(k, v)| (k.clone(), model(v)))),
+        J::Object(o) => {
+            let mut v = Value::object(o.iter().map(|(k, v)| (k.clone(), model(v))));
+            if let Value::Object(obj) = &mut v {
+                order_props(&mut std::rc::Rc::get_mut(obj).unwrap().map);
+            }
+            v
+        }
     }
 }
 

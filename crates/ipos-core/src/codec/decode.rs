@@ -79,6 +79,15 @@ impl DecodeError {
         self.at(format!("{before}{i}{after}"))
     }
 
+    /// Inside the value of the Map entry with key `key` at position `i`.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn at_get(self, key: &Value, i: usize) -> Self {
+        let mut s = String::new();
+        crate::path::push_get(&mut s, key, i);
+        self.at(s)
+    }
+
     #[cold]
     #[inline(never)]
     pub(crate) fn at_class(self, name: &str) -> Self {

@@ -15,7 +15,8 @@ use super::read::Reader;
 use crate::error::{self, is_reserved, CoreError};
 use crate::path::{describe, num_index, Seg};
 use crate::value::{
-    normalize_key, Bytes, BytesKind, Fields, MapEntries, MapKey, Obj, ObjMap, SetMembers, Value,
+    normalize_key, order_props, Bytes, BytesKind, Fields, MapEntries, MapKey, Obj, ObjMap,
+    SetMembers, Value,
 };
 
 const KNOWN: [&str; 17] = [
@@ -52,6 +53,7 @@ fn finish_obj(r: &mut Reader, base: usize, null_proto: bool) -> Value {
     let mut map = ObjMap::with_capacity_and_hasher(r.members.len() - base, Default::default());
     // Inserting keeps JSON.parse's rule for a repeated key: the last value, the first place.
     map.extend(r.members.drain(base..));
+    order_props(&mut map);
     Value::Object(Rc::new(Obj { null_proto, map }))
 }
 
@@ -387,14 +389,12 @@ impl Decoder {
                 }
                 let k = self
                     .read_value(r, d, false)
-                    .map_err(|e| e.at_indexed(" (key #", i, ")"))?;
+                    .map_err(|e| e.at_indexed(".keys()[", i, "]"))?;
                 let k = normalize_key(k);
                 if !r.eat(b',') {
                     return Err(not_pair());
                 }
-                let v = self
-                    .read_value(r, d, false)
-                    .map_err(|e| e.at_indexed(".get(<key #", i, ">)"))?;
+                let v = self.read_value(r, d, false).map_err(|e| e.at_get(&k, i))?;
                 if !r.eat(b']') {
                     return Err(not_pair());
                 }

@@ -1,22 +1,85 @@
-//! A byte scan for JSON nesting depth. It runs before any parsing so a frame like 200,000 `[`
-//! is refused in microseconds, without recursion, before serde_json (whose recursion limit we
-//! disable) ever sees it.
+//! The byte scan for JSON nesting depth, and the one loop every depth scan runs. It runs before
+//! any parsing so a frame like 200,000 `[` is refused in microseconds, without recursion, before
+//! any recursive reader ever sees it.
+
+/// How a nesting scan ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Nesting {
+    /// The nesting passed the limit; the scan stopped there.
+    Deeper,
+    /// The text ended. `max` is the deepest nesting seen.
+    End { max: usize },
+    /// The container the scan started at closed just before byte `end` (`until_closed` only).
+    Closed { end: usize, max: usize },
+}
+
+/// Counts `[`/`{` nesting outside strings from byte `start` of `b`, and calls `open(i, depth)`
+/// at every opening bracket. With `until_closed` it stops when the container opened at `start`
+/// closes. Does not validate the JSON: a backslash in a string always escapes exactly the next
+/// byte, and nothing else inside a string matters. This is the only loop that skips strings by
+/// bytes; every pre-scan (the depth checks, the batch shape, a frame's members) goes through it.
+#[inline(always)]
+pub(crate) fn nesting(
+    b: &[u8],
+    start: usize,
+    limit: usize,
+    until_closed: bool,
+    mut open: impl FnMut(usize, usize),
+) -> Nesting {
+    let (mut i, mut depth, mut max) = (start, 0usize, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() {
+                    match b[i] {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    max = depth;
+                    if max > limit {
+                        return Nesting::Deeper;
+                    }
+                }
+                open(i, depth);
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if until_closed && depth == 0 {
+                    return Nesting::Closed { end: i + 1, max };
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Nesting::End { max }
+}
 
 /// Maximum nesting of `[` and `{` outside strings. Does not validate the JSON.
 pub fn json_depth(s: &str) -> usize {
-    scan(s.as_bytes(), usize::MAX).1
+    match nesting(s.as_bytes(), 0, usize::MAX, false, |_, _| {}) {
+        Nesting::End { max } | Nesting::Closed { max, .. } => max,
+        Nesting::Deeper => usize::MAX,
+    }
 }
 
 /// True if the nesting of `s` exceeds `limit`; stops at the first level past it.
 pub fn json_depth_exceeds(s: &str, limit: usize) -> bool {
-    scan(s.as_bytes(), limit).0
+    json_depth_within(s, limit).is_none()
 }
 
 /// The nesting of `s`, or `None` as soon as it exceeds `limit`.
 pub fn json_depth_within(s: &str, limit: usize) -> Option<usize> {
-    match scan(s.as_bytes(), limit) {
-        (false, d) => Some(d),
-        (true, _) => None,
+    match nesting(s.as_bytes(), 0, limit, false, |_, _| {}) {
+        Nesting::End { max } | Nesting::Closed { max, .. } => Some(max),
+        Nesting::Deeper => None,
     }
 }
 
@@ -42,76 +105,19 @@ pub(crate) fn batch_shape(s: &str, limit: usize) -> Option<BatchShape> {
             .is_empty();
     let b = t.as_bytes();
     let mut assigns = false;
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'"' => {
-                i += 1;
-                while i < b.len() {
-                    match b[i] {
-                        b'\\' => i += 2,
-                        b'"' => break,
-                        _ => i += 1,
-                    }
-                }
-            }
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > limit {
-                    return None;
-                }
-                // An op's kind is the first token of an array at depth 2. A string token cannot
-                // hold an unescaped `"`, so `"r"` here is exactly the kind `r`.
-                if depth == 2 && b[i] == b'[' && !assigns {
-                    let rest = t[i + 1..].trim_start_matches([' ', '\n', '\r', '\t']);
-                    assigns = rest.starts_with("\"r\"");
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
+    let scan = nesting(b, 0, limit, false, |i, depth| {
+        // An op's kind is the first token of an array at depth 2. A string token cannot hold an
+        // unescaped `"`, so `"r"` here is exactly the kind `r`.
+        if depth == 2 && b[i] == b'[' && !assigns {
+            let rest = t[i + 1..].trim_start_matches([' ', '\n', '\r', '\t']);
+            assigns = rest.starts_with("\"r\"");
         }
-        i += 1;
-    }
-    Some(BatchShape {
+    });
+    (scan != Nesting::Deeper).then_some(BatchShape {
         array,
         empty,
         assigns,
     })
-}
-
-fn scan(b: &[u8], limit: usize) -> (bool, usize) {
-    let mut depth = 0usize;
-    let mut max = 0usize;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'"' => {
-                // Skip the string; a backslash always escapes exactly the next byte.
-                i += 1;
-                while i < b.len() {
-                    match b[i] {
-                        b'\\' => i += 2,
-                        b'"' => break,
-                        _ => i += 1,
-                    }
-                }
-            }
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > max {
-                    max = depth;
-                    if max > limit {
-                        return (true, max);
-                    }
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    (false, max)
 }
 
 #[cfg(test)]

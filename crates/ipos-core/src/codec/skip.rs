@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use super::decode::DecodeError;
 use super::read::{is_ws, Reader};
+use super::scan::{nesting, Nesting};
 
 type R<T> = Result<T, DecodeError>;
 
@@ -26,28 +27,16 @@ impl<'a> Reader<'a> {
     pub(crate) fn skip(&mut self) -> R<()> {
         match self.peek() {
             Some(b'"') => self.string().map(drop),
-            Some(b'[' | b'{') => {
-                let mut depth = 0usize;
-                while let Some(&c) = self.b.get(self.pos) {
-                    match c {
-                        b'"' => {
-                            self.string()?;
-                            continue;
-                        }
-                        b'[' | b'{' => depth += 1,
-                        b']' | b'}' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                self.pos += 1;
-                                return Ok(());
-                            }
-                        }
-                        _ => {}
-                    }
-                    self.pos += 1;
+            Some(b'[' | b'{') => match nesting(self.b, self.pos, usize::MAX, true, |_, _| {}) {
+                Nesting::Closed { end, .. } => {
+                    self.pos = end;
+                    Ok(())
                 }
-                Err(self.unexpected("the end of a container"))
-            }
+                _ => {
+                    self.pos = self.b.len();
+                    Err(self.unexpected("the end of a container"))
+                }
+            },
             Some(_) => {
                 let start = self.pos;
                 while let Some(&c) = self.b.get(self.pos) {
@@ -75,45 +64,20 @@ impl<'a> Reader<'a> {
             Some(_) => return self.skip().map(|()| 0),
             None => return Err(self.unexpected("a value")),
         }
-        let b = self.b;
-        let (mut i, mut depth, mut max) = (self.pos, 0usize, 0usize);
-        while i < b.len() {
-            match b[i] {
-                b'"' => {
-                    i += 1;
-                    while i < b.len() {
-                        match b[i] {
-                            b'\\' => i += 2,
-                            b'"' => break,
-                            _ => i += 1,
-                        }
-                    }
-                }
-                b'[' | b'{' => {
-                    depth += 1;
-                    if depth > max {
-                        max = depth;
-                        if max > limit {
-                            return Err(DecodeError::new(
-                                crate::error::TOO_DEEP,
-                                format!("the text nests deeper than {limit} JSON levels"),
-                            ));
-                        }
-                    }
-                }
-                b']' | b'}' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        self.pos = i + 1;
-                        return Ok(max);
-                    }
-                }
-                _ => {}
+        match nesting(self.b, self.pos, limit, true, |_, _| {}) {
+            Nesting::Closed { end, max } => {
+                self.pos = end;
+                Ok(max)
             }
-            i += 1;
+            Nesting::Deeper => Err(DecodeError::new(
+                crate::error::TOO_DEEP,
+                format!("the text nests deeper than {limit} JSON levels"),
+            )),
+            Nesting::End { .. } => {
+                self.pos = self.b.len();
+                Err(self.unexpected("the end of a container"))
+            }
         }
-        self.pos = b.len();
-        Err(self.unexpected("the end of a container"))
     }
 
     /// Checks that one value is JSON, without building it. As lenient as serde_json's skipping

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{Engine, Limits, Received};
+use super::{Engine, Limits, Received, Sequenced};
 use crate::apply::Growth;
 use crate::codec::read::Reader;
 use crate::codec::{read_within, write_str};
@@ -33,13 +33,30 @@ pub(super) fn q_verdict(o: &str, rest: &str, patch: Option<&[Op]>) -> String {
 pub struct Snapshot {
     q: u64,
     fields: Fields,
+    sequenced: Sequenced,
 }
 
 fn read_snapshot(f: &Frame, dec: &crate::codec::Decoder) -> Result<Snapshot, CoreError> {
     let q = need(f.q, "s", "q")?;
     let raw = need(f.f, "s", "f")?;
+    // Absent from a snapshot of a process that never sequenced anything.
+    let sequenced = match f.ns {
+        Some(ns) => Sequenced::read(ns.text, q)?,
+        None => Sequenced::default(),
+    };
     let fields = read_within(raw.text, raw.depth, |r| dec.read_fields(r))?;
-    Ok(Snapshot { q, fields })
+    Ok(Snapshot {
+        q,
+        fields,
+        sequenced,
+    })
+}
+
+/// Frames from the parent whose rejection may have cost this process a state change: it can no
+/// longer follow the parent and needs a snapshot. A frame that is not even readable might have
+/// been one.
+fn loses_state(frame: &str, json_limit: usize) -> bool {
+    Frame::parse(frame, json_limit).map_or(true, |f| f.t == "q")
 }
 
 impl Engine {
@@ -48,9 +65,27 @@ impl Engine {
     /// nothing.
     pub fn receive(&mut self, frame: &str, from_parent: bool) -> Result<Received, CoreError> {
         self.settle_queue();
+        let result = self.receive_frame(frame, from_parent);
+        if result.is_err()
+            && from_parent
+            && !self.root
+            && !self.behind
+            && loses_state(frame, self.decoder().json_limit())
+        {
+            self.behind = true;
+            self.resync_due = true;
+        }
+        result
+    }
+
+    fn receive_frame(&mut self, frame: &str, from_parent: bool) -> Result<Received, CoreError> {
         self.check_size(frame.len())?;
         let f = Frame::parse(frame, self.decoder().json_limit())?;
         let t = f.t.as_ref();
+        if t == "q" && from_parent && self.behind {
+            // Waiting for the snapshot that follows our resync request: it holds this batch.
+            return Ok(Received::verdict(r#"{"k":"d"}"#));
+        }
         f.check_unused(t == "s", t == "q" || (t == "b" && self.root))?;
         match t {
             "h" => on_hello(&f),
@@ -62,6 +97,10 @@ impl Engine {
                 "`A` only travels from a child to its parent",
             )),
             "A" => Ok(Received::verdict(r#"{"k":"A"}"#)),
+            "R" if from_parent => Err(CoreError::bad_sequence(
+                "`R` only travels from a child to its parent",
+            )),
+            "R" => Ok(Received::verdict(r#"{"k":"R"}"#)),
             "g" => Ok(Received::verdict(r#"{"k":"g"}"#)),
             "p" | "P" => {
                 let i = need(f.i, t, "i")?;
@@ -95,7 +134,10 @@ impl Engine {
         read_snapshot(&f, &probe.decoder())
     }
 
-    /// Takes in a snapshot read by `parse_snapshot` (or by `receive`): it replaces all state.
+    /// Takes in a snapshot read by `parse_snapshot` (or by `receive`): it replaces the confirmed
+    /// state, at any time. Pending batches the snapshot already holds (its `ns` for our origin
+    /// reaches them) are dropped; the others are replayed on top, as after any remote batch (one
+    /// that no longer applies stays pending, unapplied, for the root to reject).
     pub fn install_snapshot(
         &mut self,
         snap: Snapshot,
@@ -107,21 +149,33 @@ impl Engine {
                 "a snapshot only comes from the parent",
             ));
         }
+        // A root has nothing pending; a non-root's pending batches went up to this parent.
+        let done = snap.sequenced.last(&self.origin).unwrap_or(0);
+        while self.pending.front().is_some_and(|p| p.n <= done) {
+            self.pending.pop_front();
+        }
         // A process that already shows state (re-added, or resynced) patches it in place, so
         // references user code holds stay valid where the object survives.
-        let verdict = if self.fields.is_empty() {
-            String::from(r#"{"k":"s"}"#)
-        } else {
+        let had_state = !self.fields.is_empty() || !self.pending.is_empty();
+        let old = std::mem::replace(&mut self.fields, snap.fields);
+        self.confirmed = None;
+        if !self.pending.is_empty() {
+            self.confirmed = Some(self.fields.clone());
+            self.rebase();
+        }
+        self.seq = snap.q;
+        self.sequenced = snap.sequenced;
+        self.root = false;
+        self.behind = false;
+        self.resync_due = false;
+        let verdict = if had_state {
             let mut v = String::from(r#"{"k":"s","ops":"#);
-            encode_ops(&fields_patch(&self.fields, &snap.fields), &mut v);
+            encode_ops(&fields_patch(&old, &self.fields), &mut v);
             v.push('}');
             v
+        } else {
+            String::from(r#"{"k":"s"}"#)
         };
-        self.fields = snap.fields;
-        self.seq = snap.q;
-        self.pending.clear();
-        self.confirmed = None;
-        self.root = false;
         Ok(Received::verdict(verdict))
     }
 
@@ -153,6 +207,7 @@ impl Engine {
             )
         });
         self.seq += 1;
+        self.sequenced.record(o, n, self.seq);
         let mut v = String::from(r#"{"k":"b","ok":"#);
         v.push_str(if result.is_ok() { "true" } else { "false" });
         v.push_str(r#","o":"#);
@@ -232,6 +287,7 @@ impl Engine {
                 Growth::new(self.limits.max_array_length),
             )?;
             self.seq = q;
+            self.sequenced.record(o, n, q);
             return Ok(Received {
                 verdict: q_verdict(o, r#","apply":"frame""#, None),
                 frame: None,
@@ -257,6 +313,7 @@ impl Engine {
                 .cloned(),
         );
         self.seq = q;
+        self.sequenced.record(o, n, q);
         Ok(Received {
             verdict: q_verdict(o, r#","apply":"patch""#, Some(&patch)),
             frame: None,
@@ -326,6 +383,7 @@ impl Engine {
         };
         let patch = patch.map(|()| self.rebase());
         self.seq = q;
+        self.sequenced.record(&self.origin, n, q);
         let origin = &self.origin;
         Ok(Received {
             verdict: q_verdict(origin, rest, patch.as_deref()),

@@ -5,8 +5,15 @@
 
 use std::rc::Rc;
 
+use ipos_core::value::{order_props, ObjMap};
 use ipos_core::{Bytes, BytesKind, Fields, Key, Obj, Op, Seg, Value};
 use proptest::prelude::*;
+
+/// An object with its keys in JS order, as every JS object and the core's reader keep them.
+fn js_object(null_proto: bool, mut map: ObjMap) -> Value {
+    order_props(&mut map);
+    Value::Object(Rc::new(Obj { null_proto, map }))
+}
 
 /// splitmix64: tiny, seedable, good enough to drive test choices.
 pub struct Rng(pub u64);
@@ -88,12 +95,12 @@ pub fn gen_value(rng: &mut Rng, depth: usize) -> Value {
                 gen_value(rng, depth - 1)
             }
         })),
-        5 | 6 => Value::Object(Rc::new(Obj {
-            null_proto: rng.chance(10),
-            map: (0..rng.below(4))
+        5 | 6 => js_object(
+            rng.chance(10),
+            (0..rng.below(4))
                 .map(|_| (Key::from(*rng.pick(&KEYS)), gen_value(rng, depth - 1)))
                 .collect(),
-        })),
+        ),
         7 => Value::map((0..rng.below(4)).map(|_| {
             let k = if rng.chance(15) {
                 gen_value(rng, depth - 1)
@@ -158,7 +165,7 @@ pub fn mutate(v: &Value, rng: &mut Rng) -> Value {
                     o.map.insert(Key::from(*rng.pick(&KEYS)), gen_value(rng, 1));
                 }
             }
-            Value::Object(Rc::new(o))
+            js_object(o.null_proto, o.map)
         }
         Value::Map(m) => {
             let mut pairs: Vec<(Value, Value)> = m.values().cloned().collect();
@@ -441,10 +448,7 @@ pub fn arb_value() -> impl Strategy<Value = Value> {
                 prop::collection::vec((key, inner.clone()), 0..4)
             )
                 .prop_map(|(np, kv)| {
-                    Value::Object(Rc::new(Obj {
-                        null_proto: np,
-                        map: kv.into_iter().map(|(k, v)| (Key::from(k), v)).collect(),
-                    }))
+                    js_object(np, kv.into_iter().map(|(k, v)| (Key::from(k), v)).collect())
                 }),
             prop::collection::vec(
                 (
