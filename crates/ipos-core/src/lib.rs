@@ -10,6 +10,7 @@ pub mod diff;
 pub mod engine;
 pub mod error;
 mod frame;
+mod growth;
 pub mod limits;
 pub mod op;
 pub mod path;
