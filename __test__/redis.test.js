@@ -263,3 +263,27 @@ test('a process killed right after Redis accepted its write loses nothing', { ti
     await stopAll([a, b])
   }
 })
+
+test('a process that fell a whole interval behind reloads the snapshot and keeps each of its writes once', { timeout: 60000 }, async () => {
+  const o = opts({ snapshotEvery: 5 })
+  const [a, b] = [spawnRedisPeer(o), spawnRedisPeer(o)]
+  try {
+    await Promise.all([a.up, b.up])
+    await a.call(`ipos.create('n', { list: [] }); await ipos.flush()`)
+    await b.call('await ipos.flush()')
+    // b1 goes into the log, then b's thread is blocked (b2 made meanwhile leaves after) while a
+    // writes many intervals: the snapshot b reloads holds b1 and not b2.
+    const blocked = b.call(`ipos.n.list.push('b1'); await new Promise((r) => setImmediate(r)); const end = Date.now() + 400; while (Date.now() < end); ipos.n.list.push('b2'); return true`)
+    await a.call(`for (let k = 0; k < 40; k++) { ipos.n.list.push(k); await ipos.flush() }`)
+    await blocked
+    for (let round = 0; round < 2; round++) await Promise.all([a.call('await ipos.flush()'), b.call('await ipos.flush()')])
+    assert.ok((await b.call('return events')).includes('resync'), 'b reloaded the snapshot')
+    const want = await a.call('return raw(ipos.n).list')
+    assert.deepStrictEqual(want.filter((x) => typeof x === 'string'), ['b1', 'b2'])
+    assert.strictEqual(want.length, 42)
+    assert.deepStrictEqual(await b.call('return raw(ipos.n).list'), want)
+    for (const p of [a, b]) assert.deepStrictEqual(await p.call('return errors'), [])
+  } finally {
+    await stopAll([a, b])
+  }
+})
