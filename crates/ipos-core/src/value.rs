@@ -21,8 +21,9 @@ pub type Fields = IndexMap<String, Value, Hasher>;
 /// the memory small objects take.
 pub type Key = Rc<str>;
 
-/// An object's own keys in insertion order.
-pub type ObjMap = IndexMap<Key, Value, Hasher>;
+mod objmap;
+
+pub use objmap::ObjMap;
 
 /// The array index a property key names in JS: a canonical decimal from 0 to 2^32 - 2. JS
 /// objects list such keys first, ascending, before every other key in insertion order; the

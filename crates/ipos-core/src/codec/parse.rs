@@ -50,7 +50,7 @@ fn insert_member(s: &mut SetMembers, x: Value, i: usize) -> R<()> {
 /// The object whose members are `r.members[base..]`, built at its exact size.
 #[inline(never)]
 fn finish_obj(r: &mut Reader, base: usize, null_proto: bool) -> Value {
-    let mut map = ObjMap::with_capacity_and_hasher(r.members.len() - base, Default::default());
+    let mut map = ObjMap::with_capacity(r.members.len() - base);
     // Inserting keeps JSON.parse's rule for a repeated key: the last value, the first place.
     map.extend(r.members.drain(base..));
     order_props(&mut map);
