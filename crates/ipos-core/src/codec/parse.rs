@@ -89,7 +89,7 @@ impl Decoder {
     /// A value inside `depth` containers; `in_array` admits holes.
     pub(crate) fn read_value(&self, r: &mut Reader, depth: usize, in_array: bool) -> R<Value> {
         Ok(match r.peek() {
-            Some(b'"') => Value::Str(r.string()?.into_owned()),
+            Some(b'"') => Value::Str(r.string()?.into()),
             Some(b'-' | b'0'..=b'9') => Value::Num(r.number()?),
             Some(b'[') => self.read_array(r, depth)?,
             Some(b'{') => self.read_object(r, depth, in_array)?,
@@ -307,7 +307,7 @@ impl Decoder {
                 })
             }
             "B" => match canonical_bigint(&str_payload(r, tag, "a decimal string")?) {
-                Some(s) => Value::BigInt(s),
+                Some(s) => Value::BigInt(s.into()),
                 None => return Err(payload(tag, "a decimal string")),
             },
             "D" => match r.peek() {
