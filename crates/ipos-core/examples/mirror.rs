@@ -78,10 +78,12 @@ fn main() {
             LIVE.load(Relaxed),
             CHUNKS.load(Relaxed),
         );
+        let t = std::time::Instant::now();
         f();
+        let ms = t.elapsed().as_secs_f64() * 1e3;
         let per = |x: usize| x as f64 / n as f64;
         println!(
-            "{what}: {:.0} bytes/entry kept ({:.0} with malloc's overhead), {:.2} allocs/entry, {:.2} frees/entry",
+            "{what}: {:.0} bytes/entry kept ({:.0} with malloc's overhead), {:.2} allocs/entry, {:.2} frees/entry, {ms:.0} ms",
             (LIVE.load(Relaxed) - c) as f64 / n as f64,
             (CHUNKS.load(Relaxed) - d) as f64 / n as f64,
             per(ALLOCS.load(Relaxed) - a),
