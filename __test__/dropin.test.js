@@ -204,8 +204,8 @@ test('NODE_DEBUG=ipos prints links, handshakes and frames with their sizes', () 
   assert.strictEqual(r.status, 0, r.stderr)
   assert.match(r.stderr, /IPOS \d+: adding child \d+/)
   assert.match(r.stderr, /IPOS \d+: hello from child \d+ \([0-9a-f]{16}\): sending snapshot/)
-  assert.match(r.stderr, /IPOS \d+: out child \d+ \d+ B \{"t":"s"/)
-  assert.match(r.stderr, /IPOS \d+: in parent \d+ B \{"t":"s"/)
+  assert.match(r.stderr, /IPOS \d+: out child \d+ \d+ B \{"t":"S"/)
+  assert.match(r.stderr, /IPOS \d+: in parent \d+ B \{"t":"S"/)
   assert.match(r.stderr, /IPOS \d+: child \d+ joined/)
   const quiet = spawnSync(process.execPath, [path.join(__dirname, '..', 'example', 'main-process.js')], {
     encoding: 'utf8', timeout: 30000, env: { ...process.env, NODE_DEBUG: '' },

@@ -6,6 +6,7 @@
 const { SCENARIOS } = require('./scenarios')
 const { Control, errorText } = require('./control')
 const { RssPeak } = require('./meter')
+const { monitorEventLoopDelay } = require('perf_hooks')
 
 const cell = JSON.parse(process.env.BENCH_CELL)
 const rss = new RssPeak()
@@ -18,7 +19,18 @@ async function main() {
   const scenario = SCENARIOS[cell.scenario]
   const impl = require(`./impls/${cell.impl}`)
   let side = null
+  // The longest event-loop stall from the parent's 'stall' (sent right before a join) to 'report'.
+  // Both, and the peak RSS of that window, for the join scenarios.
+  let stall = null
+  let joinRss = null
+  ctl.answer('stall', () => {
+    stall = monitorEventLoopDelay({ resolution: 5 })
+    stall.enable()
+    joinRss = new RssPeak(10)
+  })
   ctl.answer('report', () => ({
+    stall: stall === null ? null : (stall.disable(), stall.max / 1e6),
+    joinRss: joinRss === null ? null : joinRss.stop(),
     rss: rss.sample(),
     check: scenario.checkChild && side ? scenario.checkChild(side, cell.params) : null,
   }))

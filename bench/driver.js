@@ -63,6 +63,8 @@ async function main() {
     bytes: meter.read(),
     rssParent: rss.sample(),
     rssChild: report.rss,
+    stallChild: report.stall === null ? undefined : report.stall,
+    rssJoinChild: report.joinRss === null ? undefined : report.joinRss,
   }
 }
 

@@ -62,6 +62,12 @@ class RssPeak {
     this.timer.unref()
   }
 
+  /** Stops sampling (a tracker for one window). */
+  stop() {
+    clearInterval(this.timer)
+    return this.sample()
+  }
+
   sample() {
     const rss = process.memoryUsage.rss()
     if (rss > this.peak) this.peak = rss

@@ -28,6 +28,12 @@ function summarise(cells) {
         bytes: c.bytes && c.bytes.status === 'ok' ? c.bytes.bytes : null,
         bytesStatus: c.bytes ? c.bytes.status : 'skipped',
       }
+      if (ok.length && ok[0].stallParent !== undefined) {
+        s.stallParent = median(ok.map((r) => r.stallParent))
+        s.stallChild = median(ok.map((r) => r.stallChild))
+        s.rssJoinParent = median(ok.map((r) => r.rssJoinParent))
+        s.rssJoinChild = median(ok.map((r) => r.rssJoinChild))
+      }
       if (ok.length && ok[0].p50 !== undefined) {
         s.p50 = median(ok.map((r) => r.p50))
         s.p99 = median(ok.map((r) => r.p99))
@@ -57,7 +63,35 @@ function statusText(s) {
   return null
 }
 
+/** A join: time, peak RSS and longest stall of both processes, each against the batched baseline. */
+function joinTable(sum) {
+  const head = ['implementation', 'join time (median)', 'vs batched', 'wire bytes', 'peak RSS parent (join)', 'vs batched', 'peak RSS child (join)', 'vs batched', 'peak RSS parent / child (cell)', 'longest stall parent', 'longest stall child', 'spread']
+  const rows = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`]
+  const mib = (x) => (Number.isFinite(x) ? `${(x / 1024 / 1024).toFixed(0)} MiB` : '–')
+  const ms = (x) => (Number.isFinite(x) ? `${fmtNum(x)} ms` : '–')
+  for (const impl of IMPLS) {
+    const s = sum[impl]
+    if (!s) continue
+    const bytes = s.bytes ? fmtBytes(s.bytes.total) : s.bytesStatus === 'ok' ? '–' : s.bytesStatus
+    const bad = statusText(s)
+    const name = s.status === 'partial' ? `${impl} (${s.rounds} rounds ok)` : impl
+    const cells = bad
+      ? [bad, '–', bytes, '–', '–', '–', '–', '–', '–', '–', '–']
+      : [
+          fmtValue('time', s.value), fmtRatio(ratio(s, sum.batched)), bytes,
+          mib(s.rssJoinParent), fmtRatio(ratio(s, sum.batched, 'rssJoinParent')),
+          mib(s.rssJoinChild), fmtRatio(ratio(s, sum.batched, 'rssJoinChild')),
+          `${mib(s.rssParent)} / ${mib(s.rssChild)}`,
+          ms(s.stallParent), ms(s.stallChild),
+          Number.isFinite(s.spreadPct) ? `±${s.spreadPct.toFixed(0)}%` : '–',
+        ]
+    rows.push(`| ${[name, ...cells].join(' | ')} |`)
+  }
+  return rows.join('\n')
+}
+
 function table(scn, sum, params) {
+  if (scn.kind === 'join') return joinTable(sum)
   const rows = []
   const lat = scn.kind === 'latency'
   const head = lat
@@ -117,6 +151,22 @@ const TARGETS = [
   ...['A', 'B'].map((sid) => ({ sid, label: `${sid}: ipos-socket throughput ≥ 0.8× socket`, test: (sum) => cmp(sum, 'value', 'socket', (r) => r >= 0.8, 'ipos-socket') })),
   { sid: 'D', label: 'D: ipos-socket ping-pong p50 ≤ 1.25× socket', test: (sum) => cmp(sum, 'p50', 'socket', (r) => r <= 1.25, 'ipos-socket') },
   { sid: 'E', label: 'E: ipos-socket connect time ≤ ipos over IPC', test: (sum) => cmp(sum, 'value', 'ipos', (r) => r <= 1, 'ipos-socket') },
+  ...['J', 'K'].flatMap((sid) => [
+    { sid, label: `${sid}: ipos peak RSS parent during the join ≤ 1.5× batched`, test: (sum) => cmp(sum, 'rssJoinParent', 'batched', (r) => r <= 1.5) },
+    { sid, label: `${sid}: ipos peak RSS child during the join ≤ 1.5× batched`, test: (sum) => cmp(sum, 'rssJoinChild', 'batched', (r) => r <= 1.5) },
+    { sid, label: `${sid}: ipos peak RSS parent over the cell ≤ 1.5× batched`, test: (sum) => cmp(sum, 'rssParent', 'batched', (r) => r <= 1.5) },
+    { sid, label: `${sid}: ipos peak RSS child over the cell ≤ 1.5× batched`, test: (sum) => cmp(sum, 'rssChild', 'batched', (r) => r <= 1.5) },
+  ]),
+  { sid: 'K', label: 'K: ipos join time ≤ 1.0× batched', test: (sum) => cmp(sum, 'value', 'batched', (r) => r <= 1) },
+  {
+    sid: 'K',
+    label: "K: the parent's longest stall during the join ≤ 50 ms",
+    test: (sum) => {
+      const s = sum.ipos
+      if (!has(s)) return { ok: false, text: `ipos: ${s ? s.status : 'not run'}` }
+      return { ok: s.stallParent <= 50, text: `${fmtNum(s.stallParent)} ms` }
+    },
+  },
 ]
 
 function cmp(sum, key, ref, pass, impl = 'ipos') {

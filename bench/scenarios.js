@@ -10,7 +10,9 @@
 // `check*(side, params)` verify the receiver really holds the data after the window (untimed);
 // they return an error text or null.
 
+const { monitorEventLoopDelay } = require('perf_hooks')
 const { percentile } = require('./stats')
+const { RssPeak } = require('./meter')
 
 const now = () => performance.now()
 
@@ -190,10 +192,63 @@ const SCENARIOS = {
   },
 }
 
+/**
+ * A join of a child to a big field, with what it costs both processes: time from `addProcess`
+ * (baselines: sending every field) until the child holds it, and the longest event-loop stall in
+ * the parent and in the child meanwhile (`monitorEventLoopDelay`). The child starts its monitor
+ * on the 'stall' control message, which reaches it before any of the join's traffic.
+ */
+// Peak RSS is reported twice: during the join (what joining costs) and over the cell's life
+// (which for ipos includes creating the field: encoding it and building the core's mirror).
+function joinScenario(id, size) {
+  return {
+    title: `${id}. join a child to a big field (${size === 'joinBig' ? '1M' : '100k'} entries at full size)`,
+    kind: 'join',
+    standalone: true,
+    size,
+    // A baseline that sends one message per op does the same for a join (one message with every
+    // field), and the original needs minutes for a million entries: ipos against the batched floor.
+    impls: size === 'joinBig' ? ['ipos', 'batched'] : null,
+    slow: size === 'joinBig',
+    describe: (p) => `a field of ${p[size].toLocaleString('en-US')} entries \`{id, name, score, tags}\`; from \`addProcess\` (baselines: \`send(fields)\`, one message) until the child holds it, with the longest event-loop stall in each process during the join; peak RSS during the join, and over the whole cell (for ipos that includes creating the field and its mirror)`,
+    fields: (p) => ({ big: bigObject(p[size]) }),
+    async parent(side, ctx) {
+      await ctx.ctl.request('stall')
+      const h = monitorEventLoopDelay({ resolution: 5 })
+      h.enable()
+      // The monitor measures from its first tick on: a stall before that would go unseen.
+      await new Promise((r) => setTimeout(r, 30))
+      const rss = new RssPeak(10)
+      ctx.meter.mark()
+      const t0 = now()
+      await side.connect(ctx.child)
+      const ms = now() - t0
+      h.disable()
+      return { value: ms, ms, stallParent: h.max / 1e6, rssJoinParent: rss.stop() }
+    },
+    async child() {},
+    checkChild(side, p) {
+      return checkBig(side, p[size])
+    },
+  }
+}
+
+function checkBig(side, entries) {
+  const big = side.get('big')
+  const keys = Object.keys(big || {}).length
+  if (keys !== entries) return `child holds ${keys} entries, expected ${entries}`
+  const last = big['k' + (entries - 1)]
+  if (!last || last.id !== entries - 1 || last.tags[1] !== 'y') return `last entry is ${JSON.stringify(last)}`
+  return null
+}
+
+SCENARIOS.J = joinScenario('J', 'joinSmall')
+SCENARIOS.K = joinScenario('K', 'joinBig')
+
 /** Sizes per mode. */
 const SIZES = {
-  full: { n: 20000, rtt: 2000, warmup: 200, entries: 100000 },
-  quick: { n: 2000, rtt: 200, warmup: 20, entries: 10000 },
+  full: { n: 20000, rtt: 2000, warmup: 200, entries: 100000, joinSmall: 100000, joinBig: 1000000 },
+  quick: { n: 2000, rtt: 200, warmup: 20, entries: 10000, joinSmall: 10000, joinBig: 100000 },
 }
 
 module.exports = { SCENARIOS, SIZES }

@@ -4,6 +4,7 @@
 // snapshots are read by the core off the JS thread, and frames behind them wait in order.
 
 const { applyOps } = require('./apply')
+const { Incoming } = require('./join')
 const { iposError, fromCore } = require('./errors')
 const { MAX_NACK_CHARS } = require('./limits')
 
@@ -14,6 +15,7 @@ class Inbound {
   constructor(state) {
     this.s = state
     this.inbox = null // frames waiting behind a snapshot being read off-thread
+    this.join = null // a streamed snapshot being received: { link, built, timer }
     this.idlers = [] // idle() promises
   }
 
@@ -35,10 +37,12 @@ class Inbound {
       if (entry !== null) d = entry
     } catch (e) {
       const err = fromCore(e)
-      if (link.isParent && s.peers.upstream === null && d.startsWith('{"t":"s"')) {
+      const chunk = link.isParent && d.startsWith('{"t":"S"')
+      if (chunk || (link.isParent && s.peers.upstream === null && d.startsWith('{"t":"s"'))) {
         // We cannot take the parent's state: tell it why, so its addProcess() fails clearly.
         link.send(nack(err))
       }
+      if (chunk && this.abortJoin(link, err)) return
       // A sequenced frame we could not take: we can no longer follow the parent, so ask it for a
       // fresh snapshot; the core drops its `q` frames until then.
       if (link.isParent && s.core.takeResync()) s.peers.requestResync(link)
@@ -49,6 +53,7 @@ class Inbound {
     switch (v.k) {
       case 'h': return peers.onHello(link, v)
       case 's': return this.applySnapshot(link, v.ops ? null : JSON.parse(d).f, isPlain(d), v.ops)
+      case 'S': return this.onChunk(link, v, d)
       case 'A': return peers.onAck(link)
       case 'b':
         if (v.up) return peers.relayUp(d)
@@ -136,11 +141,78 @@ class Inbound {
   }
 
   /**
+   * One chunk of a streamed snapshot, accepted by the core. A process that held no state builds
+   * the live objects from the chunks as they come, aside; one that held state leaves that to the
+   * core and gets a patch with the last chunk.
+   */
+  onChunk(link, v, d) {
+    const s = this.s
+    if (v.i === 0) {
+      // A new stream replaces one in progress (the core has already started over).
+      if (this.join !== null) clearTimeout(this.join.timer)
+      // From here on `IPOS.new()` waits for the whole state rather than for syncTimeout.
+      if (s.readyTimer) {
+        clearTimeout(s.readyTimer)
+        s.readyTimer = null
+      }
+      const stage = v.end ? !v.ops : v.fresh === true
+      this.join = { link, built: stage ? new Incoming() : null, timer: null }
+    }
+    const j = this.join
+    if (j.built !== null && !v.ops) {
+      const plain = isPlain(d)
+      for (const [level, part] of JSON.parse(d).p) {
+        if (plain) j.built.add(level, part)
+        else if (level > 0) j.built.add(level, s.decode(part))
+        else j.built.add(0, part.map(([k, x]) => [k, s.decode(x)]))
+      }
+    }
+    if (!v.end) return this.watch(j)
+    clearTimeout(j.timer)
+    this.join = null
+    this.install(link, v.ops ? null : j.built.fields, v.ops)
+  }
+
+  /** A parent that stops sending mid-snapshot: after joinTimeout the join is given up. */
+  watch(j) {
+    const ms = this.s.opts.joinTimeout
+    if (!(ms > 0 && ms < Infinity)) return
+    clearTimeout(j.timer)
+    j.timer = setTimeout(() => {
+      if (this.join !== j) return
+      this.abortJoin(j.link, iposError(Error, 'ERR_IPOS_TIMEOUT', `the parent stopped sending its state for ${ms} ms (joinTimeout) in the middle of it; this process does not show it`))
+    }, ms)
+    j.timer.unref()
+  }
+
+  /**
+   * Gives up a snapshot being received (an error, the parent left, a stall); returns whether one
+   * was. `IPOS.new()` resolves first and the error follows, so code that awaited it can hear why
+   * the state is missing.
+   */
+  abortJoin(link, err) {
+    const j = this.join
+    if (j === null || j.link !== link) return false
+    clearTimeout(j.timer)
+    this.join = null
+    this.s.core.abortIncoming()
+    this.s.ready()
+    if (err) setImmediate(() => this.s.error(err, link))
+    return true
+  }
+
+  /**
    * Takes in a snapshot the core accepted: `f` (parsed, not decoded) replaces the live fields of a
    * process that held none; a process that held state (re-added, resynced) gets `patch` from the
    * core instead and is patched in place, so held references stay valid where the object survives.
    */
   applySnapshot(link, f, plain, patch) {
+    const s = this.s
+    this.install(link, patch ? null : f.map(([k, v]) => [k, plain ? v : s.decode(v)]), patch)
+  }
+
+  /** Takes in a snapshot: `fields` (live values by key) or, for a process that held state, `patch`. */
+  install(link, fields, patch) {
     const s = this.s
     const again = s.joined
     if (patch) this.applyRemote(patch, link)
@@ -148,9 +220,9 @@ class Inbound {
       const events = []
       const emit = s.emitter.listenerCount('change') > 0
       const seen = new Set()
-      for (const [key, value] of f) {
+      for (const [key, value] of fields) {
         seen.add(key)
-        s.fields.set(key, plain ? value : s.decode(value))
+        s.fields.set(key, value)
         if (emit) events.push({ key, path: [], kind: 'create', local: false })
       }
       for (const key of [...s.fields.keys()]) {

@@ -24,14 +24,12 @@ class IPOS {
     const link = parentLink(options && options.parent)
     if (link === null) return ipos
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      s.readyTimer = setTimeout(() => {
+        s.readyTimer = null
         s.readyResolve = null
         resolve(ipos)
       }, s.opts.syncTimeout)
-      s.readyResolve = () => {
-        clearTimeout(timer)
-        resolve(ipos)
-      }
+      s.readyResolve = () => resolve(ipos)
       s.peers.connectParent(link)
     })
   }

@@ -4,6 +4,7 @@
 // flush, and the function gate that depends on who is connected.
 
 const { childLink } = require('./transport')
+const { Outgoing, CHUNK_BYTES } = require('./join')
 const { iposError } = require('./errors')
 const { debug, linkName } = require('./debug')
 
@@ -22,6 +23,9 @@ class Peers {
     this.onGoneBound = (link) => this.drop(link)
     this.onBehindBound = (link) => this.onBehind(link)
     this.onDrainedBound = (link) => this.onDrained(link)
+    this.streamDone = (out) => {
+      if (out.link.stream === out) out.link.stream = null
+    }
   }
 
   hello() {
@@ -77,6 +81,7 @@ class Peers {
   }
 
   forget(link, why) {
+    this.stopSnapshot(link)
     if (this.children.get(link.target) === link) this.children.delete(link.target)
     if (link.state === 'synced') {
       link.state = 'new'
@@ -139,6 +144,7 @@ class Peers {
 
   /** The parent left: this process becomes the root of what is left. */
   left(link, reason) {
+    this.s.inbound.abortJoin(link, null)
     this.refreshFunctionGate()
     const wasSynced = this.upstream !== null
     this.upstream = null
@@ -169,6 +175,28 @@ class Peers {
     link.state = 'syncing'
     debug('hello from %s (%s): sending snapshot', linkName(link), v.id)
     this.sendSnapshot(link)
+  }
+
+  /**
+   * Streams the state to a child (lib/join.js): a chunk per turn of the event loop, from a copy
+   * taken now. Frames for the child made meanwhile wait for the last chunk, so it gets each
+   * change after the snapshot, exactly once.
+   */
+  sendSnapshot(link) {
+    this.stopSnapshot(link)
+    // The chunks on the channel may pass the backlog limit (they are never dropped).
+    link.allowance = 4 * CHUNK_BYTES
+    link.stream = new Outgoing(this.s.core, link, this.streamDone)
+    link.stream.pump()
+  }
+
+  stopSnapshot(link) {
+    if (link.stream) link.stream.stop()
+  }
+
+  /** Sends a frame to a child, after the snapshot it is being sent if there is one. */
+  post(link, frame) {
+    return link.stream ? link.stream.hold(frame) : link.send(frame)
   }
 
   /** The parent's snapshot is applied: ops now go up, and children get the state we now share. */
@@ -250,13 +278,6 @@ class Peers {
     this.forget(link, iposError(Error, v.code, `the process could not apply this process's state: ${v.m}`))
   }
 
-  /** The whole state for one child; the backlog limit lets it through on top of the limit. */
-  sendSnapshot(link) {
-    const snap = this.s.core.snapshot()
-    link.allowance = snap.length
-    link.send(snap)
-  }
-
   // ---- backlog -------------------------------------------------------------------------------
 
   /**
@@ -271,9 +292,12 @@ class Peers {
 
   onDrained(link) {
     debug('%s drained: sending a fresh snapshot', linkName(link))
+    // The pings held while it was behind follow the snapshot's last chunk.
+    const held = link.held
+    link.held = []
     link.behind = false
     this.sendSnapshot(link)
-    link.release()
+    for (const f of held) this.post(link, f)
   }
 
   // ---- routing -------------------------------------------------------------------------------
@@ -285,14 +309,14 @@ class Peers {
   }
 
   sendDown(frame) {
-    for (const link of this.children.values()) if (link.state !== 'new') link.send(frame)
+    for (const link of this.children.values()) if (link.state !== 'new') this.post(link, frame)
   }
 
   /** A sequenced batch goes to every child; the one whose peer made it only needs the ack. */
   sendDownQ(frame, elided, origin) {
     for (const link of this.children.values()) {
       if (link.state === 'new') continue
-      link.send(elided && link.peerId === origin ? elided : frame)
+      this.post(link, elided && link.peerId === origin ? elided : frame)
     }
   }
 
@@ -309,7 +333,7 @@ class Peers {
     const id = ++this.pingId
     return new Promise((resolve) => {
       link.pings.set(id, resolve)
-      if (!link.send(`{"t":"p","i":${id}}`)) {
+      if (!this.post(link, `{"t":"p","i":${id}}`) && link.gone) {
         link.pings.delete(id)
         resolve()
       }
@@ -322,7 +346,7 @@ class Peers {
    */
   onPing(link, i) {
     const others = this.active(link)
-    const pong = () => link.send(`{"t":"P","i":${i}}`)
+    const pong = () => this.post(link, `{"t":"P","i":${i}}`)
     if (others.length === 0) return pong()
     Promise.all(others.map((l) => this.ping(l))).then(pong)
   }

@@ -34,6 +34,7 @@ class State {
     this.joined = false // a parent's state was applied here at least once
     this.readyResolve = null
     this.closers = [] // stop what close() must stop besides the links (listeners, reconnects)
+    this.readyTimer = null // resolves `IPOS.new()` after syncTimeout unless a snapshot arrives first
     this.warned = new Set()
     this.decodeCtx = {
       functions: !!this.opts.functions,
@@ -58,9 +59,12 @@ class State {
 
   /** The parent's state is applied here: `IPOS.new()` resolves. */
   ready() {
+    clearTimeout(this.readyTimer)
+    this.readyTimer = null
     if (this.readyResolve) {
       const r = this.readyResolve
       this.readyResolve = null
+    this.readyTimer = null // resolves `IPOS.new()` after syncTimeout unless a snapshot arrives first
       r()
     }
   }

@@ -59,16 +59,18 @@ class Link {
   /**
    * Sends one frame string; returns false if the channel is gone. While the peer is `behind`,
    * state frames are dropped (it gets a snapshot once drained) and pings wait for that snapshot,
-   * so a flush still means "applied there".
+   * so a flush still means "applied there". `written`, if given, is called once the carrier has
+   * taken the frame off our hands (written to the pipe, or posted): what paces a streamed
+   * snapshot, whose chunks are never dropped.
    */
-  send(frame) {
+  send(frame, written) {
     if (this.gone) return false
     if (this.behind) {
       if (frame.startsWith('{"t":"p"')) this.held.push(frame)
-      else if (!isStateFrame(frame)) this._out(frame)
+      else if (!isStateFrame(frame)) this._out(frame, written)
       return !this.gone
     }
-    this._out(frame)
+    this._out(frame, written)
     if (this.maxBacklog > 0 && this.queued > this.maxBacklog + this.allowance && !this.gone) {
       this.behind = true
       if (this.onBehind) this.onBehind(this)
@@ -76,10 +78,11 @@ class Link {
     return !this.gone
   }
 
-  _out(frame) {
+  _out(frame, written) {
     if (debug.enabled) debug('out %s %d B %s', linkName(this), frame.length, frame.slice(0, 60))
     try {
-      this._send({ cmd: CMD, v: VERSION, d: frame })
+      if (written && !this.reportsWrites) setImmediate(written)
+      this._send({ cmd: CMD, v: VERSION, d: frame }, this.reportsWrites ? written : undefined)
     } catch (e) {
       this.cause = e
       this.lost()
@@ -131,7 +134,7 @@ class ChildProcessLink extends Link {
     this._onGone = () => this.lost()
   }
 
-  _send(env) {
+  _send(env, written) {
     if (!this.cp.connected) {
       this.lost()
       return false
@@ -140,7 +143,10 @@ class ChildProcessLink extends Link {
     // from becoming an unhandled 'error' on the child.
     const n = env.d.length
     this.queued += n
-    return this.cp.send(env, () => this._written(n))
+    return this.cp.send(env, () => {
+      this._written(n)
+      if (written) written()
+    })
   }
 
   _listen() {
@@ -155,6 +161,9 @@ class ChildProcessLink extends Link {
     this.cp.removeListener('disconnect', this._onGone)
   }
 }
+
+// Node calls a send callback once the message is written to the channel.
+ChildProcessLink.prototype.reportsWrites = true
 
 function onSendDone() {}
 
@@ -172,12 +181,12 @@ class ParentProcessLink extends Link {
     this._onGone = () => this.lost()
   }
 
-  _send(env) {
+  _send(env, written) {
     if (!process.connected) {
       this.lost()
       return false
     }
-    return process.send(env, onSendDone)
+    return process.send(env, written || onSendDone)
   }
 
   _listen() {
@@ -210,6 +219,8 @@ class ParentProcessLink extends Link {
     process.on('message', keepAlive)
   }
 }
+
+ParentProcessLink.prototype.reportsWrites = true
 
 /** A BroadcastChannel link between a thread and a worker thread it started (either side). */
 class ThreadLink extends Link {

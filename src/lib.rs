@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use ipos_core::{limits, CoreError, Engine, Limits, Snapshot};
+use ipos_core::{limits, CoreError, Engine, Limits, Snapshot, SnapshotWriter};
 use napi::bindgen_prelude::{AsyncTask, JsError};
 use napi::{Env, Error, Task};
 use napi_derive::napi;
@@ -57,6 +57,17 @@ pub struct Core {
     /// Snapshots read on the thread pool, waiting for `installSnapshot(token)`.
     parsed: Arc<Mutex<HashMap<u32, Parsed>>>,
     next_token: u32,
+    /// Streamed snapshots being sent, by the id `snapshotBegin` returned.
+    writers: HashMap<u32, SnapshotWriter>,
+}
+
+/// One chunk of a streamed snapshot (`Core.snapshotNext`).
+#[napi(object)]
+pub struct SnapshotChunk {
+    /// The `S` frame.
+    pub frame: String,
+    /// Whether it is the last: the stream is then closed.
+    pub last: bool,
 }
 
 /// A snapshot read on a pool thread. Its values use `Rc`, which is not `Send`; moving it is
@@ -135,6 +146,7 @@ impl Core {
             engine: Engine::new(limits),
             parsed: Arc::new(Mutex::new(HashMap::new())),
             next_token: 0,
+            writers: HashMap::new(),
         }
     }
 
@@ -224,6 +236,41 @@ impl Core {
     #[napi]
     pub fn snapshot(&mut self) -> String {
         self.engine.snapshot()
+    }
+
+    /// Starts a streamed snapshot of the state for a new child; returns its id for `snapshotNext`.
+    /// Frames sequenced from now on must reach that child after the last chunk.
+    #[napi]
+    pub fn snapshot_begin(&mut self) -> u32 {
+        self.next_token = self.next_token.wrapping_add(1);
+        self.writers
+            .insert(self.next_token, self.engine.snapshot_writer());
+        self.next_token
+    }
+
+    /// The next chunk (about `bytes` of frame text) of stream `id`, or null for an unknown or
+    /// finished stream. The last chunk closes the stream.
+    #[napi]
+    pub fn snapshot_next(&mut self, id: u32, bytes: u32) -> Option<SnapshotChunk> {
+        let w = self.writers.get_mut(&id)?;
+        let frame = w.next_chunk(bytes as usize)?;
+        let last = w.done();
+        if last {
+            self.writers.remove(&id);
+        }
+        Some(SnapshotChunk { frame, last })
+    }
+
+    /// Closes stream `id` before its end (the child went away), freeing its copy of the state.
+    #[napi]
+    pub fn snapshot_drop(&mut self, id: u32) {
+        self.writers.remove(&id);
+    }
+
+    /// Drops a streamed snapshot being received (the parent went away or stopped sending).
+    #[napi]
+    pub fn abort_incoming(&mut self) {
+        self.engine.abort_incoming();
     }
 
     /// The parent is gone: this instance becomes a root; returns frames for its children.

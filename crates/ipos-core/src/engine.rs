@@ -25,6 +25,8 @@ mod resend;
 mod sequenced;
 pub use receive::Snapshot;
 use sequenced::Sequenced;
+mod stream;
+pub use stream::SnapshotWriter;
 
 /// Limits applied to everything the engine accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +119,8 @@ pub struct Engine {
     behind: bool,
     /// `behind` was set and the resync request (`R`) has not been taken by the caller yet.
     resync_due: bool,
+    /// A streamed snapshot being received from the parent.
+    incoming: Option<stream::Incoming>,
 }
 
 impl Engine {
@@ -137,6 +141,7 @@ impl Engine {
             sequenced: Sequenced::default(),
             behind: false,
             resync_due: false,
+            incoming: None,
         }
     }
 

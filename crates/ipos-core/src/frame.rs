@@ -40,6 +40,10 @@ pub(crate) struct Frame<'a> {
     pub(crate) ok: Option<bool>,
     pub(crate) ops: Option<Raw<'a>>,
     pub(crate) i: Option<u64>,
+    /// A snapshot chunk's pieces.
+    pub(crate) p: Option<Raw<'a>>,
+    /// Set on a snapshot's last chunk.
+    pub(crate) end: Option<bool>,
     pub(crate) code: Option<Cow<'a, str>>,
     /// Kept raw: JS may cut a message inside a surrogate pair, which a string would refuse.
     pub(crate) m: Option<Raw<'a>>,
@@ -143,12 +147,14 @@ impl<'a> Frame<'a> {
                     "code" => set(&mut f.code, scalar(v, k, "a string", string)?, k)?,
                     "fn" => set(&mut f.func, scalar(v, k, "a boolean", boolean)?, k)?,
                     "ok" => set(&mut f.ok, scalar(v, k, "a boolean", boolean)?, k)?,
+                    "end" => set(&mut f.end, scalar(v, k, "a boolean", boolean)?, k)?,
                     "q" => set(&mut f.q, scalar(v, k, "an unsigned integer", uint)?, k)?,
                     "n" => set(&mut f.n, scalar(v, k, "an unsigned integer", uint)?, k)?,
                     "i" => set(&mut f.i, scalar(v, k, "an unsigned integer", uint)?, k)?,
                     "ops" => set(&mut f.ops, raw, k)?,
                     "f" => set(&mut f.f, raw, k)?,
                     "ns" => set(&mut f.ns, raw, k)?,
+                    "p" => set(&mut f.p, raw, k)?,
                     "v" | "m" => {
                         if let Some(raw) = raw {
                             raw.check()?;
@@ -170,7 +176,15 @@ impl<'a> Frame<'a> {
 
     /// Checks every raw member that the handler of this frame type does not decode itself.
     pub(crate) fn check_unused(&self, uses_f: bool, uses_ops: bool) -> Result<(), CoreError> {
-        for (raw, used) in [(self.f, uses_f), (self.ns, uses_f), (self.ops, uses_ops)] {
+        let uses_p = self.t == "S";
+        // `ns` is read by the snapshot handlers: an `s` frame, and chunk 0 of an `S` stream.
+        let uses_ns = uses_f || (uses_p && self.i == Some(0));
+        for (raw, used) in [
+            (self.f, uses_f),
+            (self.ns, uses_ns),
+            (self.ops, uses_ops),
+            (self.p, uses_p),
+        ] {
             match raw {
                 Some(raw) if !used => raw.check()?,
                 _ => {}

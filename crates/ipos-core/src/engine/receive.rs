@@ -31,9 +31,9 @@ pub(super) fn q_verdict(o: &str, rest: &str, patch: Option<&[Op]>) -> String {
 
 /// A validated snapshot, not yet taken in by an engine (see `Engine::parse_snapshot`).
 pub struct Snapshot {
-    q: u64,
-    fields: Fields,
-    sequenced: Sequenced,
+    pub(super) q: u64,
+    pub(super) fields: Fields,
+    pub(super) sequenced: Sequenced,
 }
 
 fn read_snapshot(f: &Frame, dec: &crate::codec::Decoder) -> Result<Snapshot, CoreError> {
@@ -90,6 +90,7 @@ impl Engine {
         match t {
             "h" => on_hello(&f),
             "s" => self.on_snapshot(&f, from_parent),
+            "S" => self.on_chunk(&f, from_parent),
             "b" => self.on_batch(&f, from_parent),
             "q" => self.on_sequenced(&f, from_parent),
             "N" => on_nack(&f),
