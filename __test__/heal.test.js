@@ -131,3 +131,22 @@ test('bounded backlog: a stopped child costs the writer at most maxBacklogBytes 
     p.kill()
   }
 })
+
+test('flush() resolves only once the child applied everything, also when the channel pushes back', async () => {
+  const ipos = IPOS.new()
+  ipos.create('arr', [])
+  const p = await connected(ipos)
+  try {
+    await p.call("globalThis.appliedAt = 0; ipos.on('change', (e) => { if (e.key === 'arr') appliedAt = performance.timeOrigin + performance.now() }); return true")
+    // One big frame: Node's channel queue passes its high-water mark and send() returns false.
+    for (let i = 0; i < 50000; i++) ipos.arr.push({ id: i, name: 'item ' + i, tags: ['a', 'b'] })
+    await ipos.flush()
+    const resolvedAt = performance.timeOrigin + performance.now()
+    const appliedAt = await p.call('return appliedAt')
+    assert.ok(appliedAt > 0 && appliedAt <= resolvedAt, `the child applied at ${appliedAt}, flush resolved at ${resolvedAt}`)
+    assert.strictEqual(await p.call('return ipos.arr.length'), 50000)
+  } finally {
+    ipos.close()
+    p.kill()
+  }
+})

@@ -24,8 +24,10 @@ async function startRedis({ persist = false } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ipos-redis-'))
   const sock = path.join(dir, 'redis.sock')
   let proc = null
+  let spawnedAt = 0
   const clients = []
   async function up() {
+    spawnedAt = Date.now()
     proc = spawn(bin, ['--port', '0', '--unixsocket', sock, '--unixsocketperm', '700', '--dir', dir, '--save', '', '--appendonly', persist ? 'yes' : 'no', '--appendfsync', 'always'], { stdio: 'ignore' })
     const exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)))
     proc.exited = exited
@@ -61,6 +63,13 @@ async function startRedis({ persist = false } = {}) {
       clients.push(c)
       return c
     },
+    /** When the server process was last started (Date.now()). */
+    get spawnedAt() {
+      return spawnedAt
+    },
+    /** Kills the server (SIGKILL); `start()` brings it back on the same socket and directory. */
+    kill: down,
+    start: up,
     async restart(ms = 0) {
       await down()
       if (ms > 0) await new Promise((r) => setTimeout(r, ms))
@@ -85,6 +94,8 @@ const PEER = path.join(__dirname, 'fixtures', 'redis-peer.js')
  */
 function spawnRedisPeer(opts) {
   const child = spawn(process.execPath, [PEER], { env: { ...process.env, IPOS_OPTS: JSON.stringify(opts) }, stdio: ['pipe', 'pipe', 'inherit'] })
+  // A peer killed on purpose closes its stdin under us.
+  child.stdin.on('error', () => {})
   const calls = new Map()
   let nextId = 0
   let buf = ''

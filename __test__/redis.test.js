@@ -185,3 +185,105 @@ test('Redis restarted: with persistence members resume; emptied, the first membe
     }
   }
 })
+
+test('a child of a Redis process: its writes go up through it into the stream, the stream comes down to it', { timeout: 60000 }, async () => {
+  const o = opts()
+  const [a, b] = [spawnRedisPeer(o), spawnRedisPeer(o)]
+  try {
+    await Promise.all([a.up, b.up])
+    await a.call(`ipos.create('x', { list: ['a0'] }); await ipos.flush()`)
+    // c is an ordinary forked child of a (an IPC channel, IPOS.new() with no options).
+    await a.call(`const { spawnPeer } = require('../helpers'); globalThis.c = spawnPeer(); await c.up; await ipos.addProcess(c.child); return true`)
+    const c = (code) => a.call(`return await c.call(${JSON.stringify(code)})`)
+    assert.deepStrictEqual(await c('return raw(ipos.x)'), { list: ['a0'] })
+    // Up: c's flush resolves once its write is in the stream and its parent read it back.
+    await c(`ipos.x.list.push('c1'); ipos.create('fromC', { n: 1 }); await ipos.flush()`)
+    await b.call('await ipos.flush()')
+    assert.deepStrictEqual(await b.call('return raw(ipos.x)'), { list: ['a0', 'c1'] })
+    assert.deepStrictEqual(await b.call('return raw(ipos.fromC)'), { n: 1 })
+    // Down: b's write reaches c through the stream and a.
+    await b.call(`ipos.x.list.push('b1'); ipos.fromC.n = 2; await ipos.flush()`)
+    await a.call('await ipos.flush()')
+    await c('await ipos.flush()')
+    assert.deepStrictEqual(await c('return raw(ipos.x)'), { list: ['a0', 'c1', 'b1'] })
+    assert.deepStrictEqual(await c('return raw(ipos.fromC)'), { n: 2 })
+    // Concurrent writers from all three converge on the stream's order.
+    await Promise.all([
+      a.call(`for (let i = 0; i < 30; i++) { ipos.x.list.push('a' + i); if (i % 7 === 0) await new Promise((r) => setImmediate(r)) } await ipos.flush()`),
+      b.call(`for (let i = 0; i < 30; i++) { ipos.x.list.push('b' + i); if (i % 5 === 0) await new Promise((r) => setImmediate(r)) } await ipos.flush()`),
+      c(`for (let i = 0; i < 30; i++) { ipos.x.list.push('c' + i); if (i % 3 === 0) await new Promise((r) => setImmediate(r)) } await ipos.flush()`),
+    ])
+    for (let round = 0; round < 2; round++) await Promise.all([a.call('await ipos.flush()'), b.call('await ipos.flush()'), c('await ipos.flush()')])
+    const want = await b.call('return raw(ipos.x)')
+    assert.strictEqual(want.list.length, 93)
+    assert.deepStrictEqual(await a.call('return raw(ipos.x)'), want)
+    assert.deepStrictEqual(await c('return raw(ipos.x)'), want)
+    for (const who of ['a', 'b', 'c']) assert.deepStrictEqual(want.list.slice(3).filter((v) => v[0] === who), Array.from({ length: 30 }, (_, i) => who + i), `${who}'s writes keep their order`)
+    assert.deepStrictEqual(await c('return errors'), [])
+    for (const p of [a, b]) assert.deepStrictEqual(await p.call('return errors'), [])
+    await a.call('c.kill(); return true')
+  } finally {
+    await stopAll([a, b])
+  }
+})
+
+test('a process killed right after Redis accepted its write loses nothing', { timeout: 60000 }, async () => {
+  const o = opts()
+  const [a, b] = [spawnRedisPeer(o), spawnRedisPeer(o)]
+  try {
+    await Promise.all([a.up, b.up])
+    await a.call(`ipos.create('x', { list: [] }); await ipos.flush()`)
+    await b.call('await ipos.flush()')
+    const exit = new Promise((resolve) => a.child.once('exit', (code, signal) => resolve(signal)))
+    // a dies (SIGKILL) in the reply to the XADD of its second write: before it read either back.
+    const sent = a.call(`
+      const Redis = require('ioredis')
+      const xadd = Redis.prototype.xadd
+      let n = 0
+      Redis.prototype.xadd = function (...args) {
+        const p = xadd.apply(this, args)
+        if (++n === 2) p.then(() => process.kill(process.pid, 'SIGKILL'))
+        return p
+      }
+      ipos.x.list.push('first')
+      await new Promise((r) => setImmediate(r))
+      ipos.x.list.push('second')
+      return true
+    `).catch(() => 'no answer')
+    assert.strictEqual(await exit, 'SIGKILL')
+    await sent
+    await b.call('await ipos.flush()')
+    assert.deepStrictEqual(await b.call('return raw(ipos.x)'), { list: ['first', 'second'] })
+    const late = spawnRedisPeer(o)
+    await late.up
+    assert.deepStrictEqual(await late.call('return raw(ipos.x)'), { list: ['first', 'second'] })
+    await late.stop()
+    assert.deepStrictEqual(await b.call('return errors'), [])
+  } finally {
+    await stopAll([a, b])
+  }
+})
+
+test('a process that fell a whole interval behind reloads the snapshot and keeps each of its writes once', { timeout: 60000 }, async () => {
+  const o = opts({ snapshotEvery: 5 })
+  const [a, b] = [spawnRedisPeer(o), spawnRedisPeer(o)]
+  try {
+    await Promise.all([a.up, b.up])
+    await a.call(`ipos.create('n', { list: [] }); await ipos.flush()`)
+    await b.call('await ipos.flush()')
+    // b1 goes into the log, then b's thread is blocked (b2 made meanwhile leaves after) while a
+    // writes many intervals: the snapshot b reloads holds b1 and not b2.
+    const blocked = b.call(`ipos.n.list.push('b1'); await new Promise((r) => setImmediate(r)); const end = Date.now() + 400; while (Date.now() < end); ipos.n.list.push('b2'); return true`)
+    await a.call(`for (let k = 0; k < 40; k++) { ipos.n.list.push(k); await ipos.flush() }`)
+    await blocked
+    for (let round = 0; round < 2; round++) await Promise.all([a.call('await ipos.flush()'), b.call('await ipos.flush()')])
+    assert.ok((await b.call('return events')).includes('resync'), 'b reloaded the snapshot')
+    const want = await a.call('return raw(ipos.n).list')
+    assert.deepStrictEqual(want.filter((x) => typeof x === 'string'), ['b1', 'b2'])
+    assert.strictEqual(want.length, 42)
+    assert.deepStrictEqual(await b.call('return raw(ipos.n).list'), want)
+    for (const p of [a, b]) assert.deepStrictEqual(await p.call('return errors'), [])
+  } finally {
+    await stopAll([a, b])
+  }
+})

@@ -229,3 +229,21 @@ test('bad arguments throw ERR_IPOS_BAD_OPTIONS and change nothing', async () => 
   ipos.close()
   await assert.rejects(ipos.listen(socketPath()), (e) => e.code === 'ERR_IPOS_CLOSED')
 })
+
+test('a state of several snapshot chunks streams over the socket, and a write during the join arrives once', async () => {
+  const { ipos, path } = await listening()
+  const big = {}
+  for (let i = 0; i < 40000; i++) big['k' + i] = { id: i, name: 'entry ' + i, tags: ['a', 'b'] }
+  ipos.create('big', big) // about 2.4 MB of frame text: three chunks or more
+  ipos.create('log', [])
+  const joining = joined(path)
+  ipos.log.push('during the join')
+  const peer = await joining
+  try {
+    await ipos.flush()
+    assert.deepStrictEqual(await peer.call("const b = ipos.big; return [Object.keys(b).length, b.k39999.name, [...ipos.log]]"), [40000, 'entry 39999', ['during the join']])
+  } finally {
+    ipos.close()
+    peer.kill()
+  }
+})

@@ -17,6 +17,7 @@ const { spawn, execFileSync } = require('child_process')
 const { SCENARIOS, SIZES } = require('./scenarios')
 const { summarise, targets, markdown, IMPLS } = require('./report')
 const writers = require('./writers-report')
+const redis = require('./redis-report')
 
 function parseArgs(argv) {
   const o = { rounds: 5, quick: false, only: null, impls: IMPLS, timeout: null, budget: 480 }
@@ -40,7 +41,7 @@ function parseArgs(argv) {
   if (o.quick && !argv.includes('--rounds')) o.rounds = 1
   if (!(o.rounds >= 1)) throw new Error('--rounds must be ≥ 1')
   for (const impl of o.impls) if (!IMPLS.includes(impl)) throw new Error(`unknown implementation ${impl} (known: ${IMPLS.join(', ')})`)
-  for (const sid of o.only || []) if (!SCENARIOS[sid] && sid !== writers.ID) throw new Error(`unknown scenario ${sid}`)
+  for (const sid of o.only || []) if (!SCENARIOS[sid] && sid !== writers.ID && sid !== redis.ID) throw new Error(`unknown scenario ${sid}`)
   // A cell normally takes well under a few seconds; the cap is for an implementation that hangs
   // or crawls (the original on big inputs), which is then reported as "timeout".
   if (o.timeout === null) o.timeout = o.quick ? 15 : 30
@@ -207,6 +208,12 @@ async function main() {
     ? await writers.run({ rounds: roundsDone || opts.rounds, quick: opts.quick, timeout: opts.timeout * 2 }, (cell, t) => runCell(cell, t, 'writers.js', 'BENCH_WRITERS'), progress)
     : null
 
+  // R (across Redis) too: two processes and a redis-server of the section's own, ipos against
+  // raw ioredis.
+  const rr = !opts.only || opts.only.includes(redis.ID)
+    ? await redis.run({ rounds: roundsDone || opts.rounds, quick: opts.quick, timeout: opts.timeout * 2 }, (cell, t) => runCell(cell, t, 'redis.js', 'BENCH_REDIS'), progress)
+    : null
+
   const summary = summarise(cells)
   const meta = {
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
@@ -223,7 +230,8 @@ async function main() {
   const scenarios = Object.fromEntries(sids.map((s) => [s, SCENARIOS[s]]))
   const results = targets(summary)
   if (g) results.push(...g.targets)
-  const md = markdown({ meta, scenarios, summary, results }) + (g ? g.markdown : '')
+  if (rr) results.push(...rr.targets)
+  const md = markdown({ meta, scenarios, summary, results }) + (g ? g.markdown : '') + (rr ? rr.markdown : '')
 
   console.log(md)
   console.log('Targets:')
@@ -234,7 +242,7 @@ async function main() {
     return
   }
   fs.writeFileSync(path.join(__dirname, 'results.md'), md)
-  fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify({ meta, summary, targets: results, cells, writers: g && g.summary }, null, 2) + '\n')
+  fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify({ meta, summary, targets: results, cells, writers: g && g.summary, redis: rr && rr.summary }, null, 2) + '\n')
   console.log(`\n${meta.seconds} s; wrote bench/results.md and bench/results.json`)
 }
 

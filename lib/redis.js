@@ -32,24 +32,36 @@ local s = redis.call('HMGET', KEYS[2], 'id', 'frame', 'epoch', 'q')
 return {s[1], s[2], s[3], s[4], redis.call('XRANGE', KEYS[1], '(' .. s[1], '+')}
 `
 
-// A new snapshot, written by the lease holder only and only forward; the log keeps the entries
-// since the previous snapshot (a member at most one interval behind still reads on without a
-// gap), older ones are trimmed.
+// A new snapshot, written by the lease holder only, only forward and only a full interval
+// (ARGV[5] entries) past the one in place: members that reach the threshold one after the other
+// write one snapshot between them, not one each. The log keeps the entries since the previous
+// snapshot (a member at most one interval behind still reads on without a gap), older ones are
+// trimmed. Returns the sequence number of the snapshot in place afterwards.
 const COMPACT = `
-if redis.call('GET', KEYS[3]) ~= ARGV[4] then return 0 end
+if redis.call('GET', KEYS[3]) ~= ARGV[4] then return -1 end
 redis.call('DEL', KEYS[3])
 local function parse(id)
   local ms, sq = string.match(id, '^(%d+)-(%d+)$')
   return tonumber(ms), tonumber(sq)
 end
-local cur = redis.call('HGET', KEYS[2], 'id')
-if not cur then return 0 end
+local cur = redis.call('HMGET', KEYS[2], 'id', 'q')
+if not cur[1] then return -1 end
 local a, b = parse(ARGV[1])
-local c, d = parse(cur)
-if a < c or (a == c and b <= d) then return 0 end
-redis.call('HSET', KEYS[2], 'id', ARGV[1], 'frame', ARGV[2], 'q', ARGV[3], 'trim', cur)
-redis.call('XTRIM', KEYS[1], 'MINID', cur)
-return 1
+local c, d = parse(cur[1])
+if a < c or (a == c and b <= d) or tonumber(ARGV[3]) - tonumber(cur[2]) < tonumber(ARGV[5]) then return tonumber(cur[2]) end
+redis.call('HSET', KEYS[2], 'id', ARGV[1], 'frame', ARGV[2], 'q', ARGV[3], 'trim', cur[1])
+redis.call('XTRIM', KEYS[1], 'MINID', cur[1])
+return tonumber(ARGV[3])
+`
+
+// Whether a snapshot at sequence number ARGV[1] is due (a full interval, ARGV[2], past the one in
+// place) and if so the lease: -1 taken, -2 held by another member, else the q of the snapshot in
+// place (none due).
+const TAKE = `
+local q = tonumber(redis.call('HGET', KEYS[1], 'q') or '0')
+if tonumber(ARGV[1]) - q < tonumber(ARGV[2]) then return q end
+if redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4], 'NX') then return -1 end
+return -2
 `
 
 // Appends frames whose XADD may or may not have happened (the connection dropped before the
@@ -114,7 +126,7 @@ function loadIoredis() {
 /** The options for ioredis from `redis`: a URL, a unix socket path or an ioredis client. */
 function clients(redis) {
   const Redis = loadIoredis()
-  const own = { enableAutoPipelining: true, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: null, lazyConnect: true, retryStrategy: (n) => Math.min(50 * n, 1000) }
+  const own = { enableAutoPipelining: false, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: null, lazyConnect: true, retryStrategy: (n) => Math.min(50 * n, 1000) }
   if (redis !== null && typeof redis === 'object' && typeof redis.duplicate === 'function') {
     // A client of the user's: its settings, our connections (ours to configure and to close).
     return [redis.duplicate(own), redis.duplicate(own)]
@@ -157,6 +169,12 @@ class RedisLink extends Link {
       this.joinedReject = reject
     })
     this.joined.catch(() => {})
+    this.abortRead = null
+    this._onBlkClose = () => {
+      const abort = this.abortRead
+      this.abortRead = null
+      if (abort !== null) abort(new Error('the connection to Redis closed'))
+    }
     this._onClose = () => this.onClose()
     this._onReady = () => this.onReady()
     this._onError = (e) => debug('redis: %s', e.message)
@@ -166,12 +184,14 @@ class RedisLink extends Link {
     for (const c of [this.cmd, this.blk]) c.on('error', this._onError)
     this.cmd.on('close', this._onClose)
     this.cmd.on('ready', this._onReady)
+    this.blk.on('close', this._onBlkClose)
     Promise.all([this.cmd.connect(), this.blk.connect()]).then(() => this.join(), (e) => this.fail(e))
   }
 
   _unlisten() {
     this.cmd.removeListener('close', this._onClose)
     this.cmd.removeListener('ready', this._onReady)
+    this.blk.removeListener('close', this._onBlkClose)
     // Writes already handed to Redis still go out; QUIT follows them.
     this.cmd.quit().catch(() => this.cmd.disconnect())
     this.blk.disconnect()
@@ -194,7 +214,7 @@ class RedisLink extends Link {
     } catch (e) {
       if (this.gone) return
       // Joined before: this was a reload; try again (the connection may be coming back).
-      if (this.s.joined) setTimeout(() => this.join(), RETRY_MS)
+      if (this.s.joined) this.pause(this.cmd).then(() => this.join())
       else this.fail(e)
       return
     }
@@ -219,27 +239,45 @@ class RedisLink extends Link {
     while (!this.gone) {
       let res
       try {
-        res = await untilClosed(this.blk, this.blk.pipeline().xread('COUNT', COUNT, 'BLOCK', 0, 'STREAMS', this.keys[0], this.lastId).hmget(this.keys[1], 'trim', 'epoch').exec())
+        // Sent back to back on one connection, so the HMGET runs right after the XREAD unblocks
+        // (two commands cost the client far less than a pipeline object per read).
+        res = await new Promise((resolve, reject) => {
+          this.abortRead = reject // a closed connection leaves the read unsettled
+          Promise.all([this.blk.xread('COUNT', COUNT, 'BLOCK', 0, 'STREAMS', this.keys[0], this.lastId), this.blk.hmget(this.keys[1], 'trim', 'epoch')]).then(resolve, reject)
+        })
       } catch (e) {
         res = null
       }
+      this.abortRead = null
       if (this.gone) break
-      const err = res && (res[0][0] || res[1][0])
-      if (res === null || err) {
-        await new Promise((r) => setTimeout(r, RETRY_MS))
+      if (res === null) {
+        await this.pause(this.blk)
         continue
       }
-      const [trim, epoch] = res[1][1]
+      const [trim, epoch] = res[1]
       if (epoch !== this.epoch || (trim !== null && cmpId(trim, this.lastId) > 0)) {
         // Emptied (restarted without persistence) or trimmed past what we read: start over.
         debug('redis: log %s; reloading the snapshot', epoch !== this.epoch ? 'lost' : 'trimmed past us')
         this.reading = false
         return this.join()
       }
-      const streams = res[0][1]
+      const streams = res[0]
       if (streams) this.deliver(streams[0][1])
     }
     this.reading = false
+  }
+
+  /** RETRY_MS, or less: until `client` is connected again. */
+  pause(client) {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        client.removeListener('ready', done)
+        resolve()
+      }
+      const timer = setTimeout(done, RETRY_MS)
+      client.once('ready', done)
+    })
   }
 
   deliver(entries) {
@@ -250,6 +288,8 @@ class RedisLink extends Link {
       if (this.uncertain.length > 0) this.uncertain = this.uncertain.filter((f) => f !== text)
       this.onFrame(this, new LogEntry(text))
     }
+    // Writes the change listeners made in answer leave now, before the next read is issued.
+    this.s.outbox.flush()
     if (this.waiting.length > 0) {
       const still = []
       for (const w of this.waiting) {
@@ -346,8 +386,13 @@ class RedisLink extends Link {
     const done = () => {
       this.compacting = false
     }
-    untilClosed(this.cmd, this.cmd.set(this.keys[2], s.origin, 'PX', LEASE_MS, 'NX')).then((got) => {
-      if (got !== 'OK' || this.gone || s.inbound.inbox !== null) {
+    untilClosed(this.cmd, this.cmd.eval(TAKE, 2, this.keys[1], this.keys[2], String(s.core.seq), String(this.every), s.origin, String(LEASE_MS))).then((got) => {
+      if (got >= 0) {
+        // Another member wrote one lately: the next is due one interval after it.
+        this.snapQ = got
+        return
+      }
+      if (got !== -1 || this.gone || s.inbound.inbox !== null) {
         // Someone else is at it: look again one interval later.
         this.snapQ = s.core.seq
         return
@@ -356,9 +401,9 @@ class RedisLink extends Link {
       const id = this.lastId
       const q = s.core.seq
       const frame = s.core.snapshot()
-      return untilClosed(this.cmd, this.cmd.eval(COMPACT, 3, ...this.keys, id, frame, String(q), s.origin)).then((ok) => {
-        debug('redis: snapshot at %s (q %d, %d B): %s', id, q, frame.length, ok ? 'written' : 'superseded')
-        this.snapQ = q
+      return untilClosed(this.cmd, this.cmd.eval(COMPACT, 3, ...this.keys, id, frame, String(q), s.origin, String(this.every))).then((at) => {
+        debug('redis: snapshot at %s (q %d, %d B): %s', id, q, frame.length, at === q ? 'written' : `not needed (the one in place is at q ${at})`)
+        this.snapQ = at >= 0 ? at : q
       })
     }).catch((e) => debug('redis: compaction failed: %s', e.message)).then(done)
   }

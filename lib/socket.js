@@ -139,14 +139,18 @@ class SocketLink extends Link {
     if (this.onFrame !== null && !this.gone) this.onFrame(this, text)
   }
 
-  _out(frame) {
+  _out(frame, written) {
     const sock = this.socket
     if (sock.destroyed || !sock.writable) return this.lost()
     if (debug.enabled) debug('out %s %d B %s', linkName(this), frame.length, frame.slice(0, 60))
     const buf = encode(frame)
     const n = buf.length
     this.queued += n
-    sock.write(buf, () => this._written(n))
+    // `written` paces a streamed snapshot: it must be called once the socket took the bytes.
+    sock.write(buf, () => {
+      this._written(n)
+      if (written) written()
+    })
   }
 
   // The owner reads the socket; nothing to (un)subscribe here.

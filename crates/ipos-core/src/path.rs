@@ -28,7 +28,7 @@ impl Seg {
     /// The segment that names Map key / Set member `v` by value.
     pub fn of_key(v: &Value) -> Seg {
         match v {
-            Value::Str(s) => Seg::Key(s.clone()),
+            Value::Str(s) => Seg::Key(s.to_string()),
             Value::Num(f) => Seg::Num(*f),
             v => Seg::Other(v.clone()),
         }
@@ -37,7 +37,7 @@ impl Seg {
     /// `of_key`, taking the value.
     pub fn from_key(v: Value) -> Seg {
         match v {
-            Value::Str(s) => Seg::Key(s),
+            Value::Str(s) => Seg::Key(s.to_string()),
             Value::Num(f) => Seg::Num(f),
             v => Seg::Other(v),
         }
@@ -70,7 +70,7 @@ impl Seg {
     /// As a Map key / Set member value (never for `Pos`), with -0 made +0 as JS Maps do.
     pub fn key_value(&self) -> Option<Value> {
         match self {
-            Seg::Key(s) => Some(Value::Str(s.clone())),
+            Seg::Key(s) => Some(Value::Str(s.as_str().into())),
             Seg::Num(f) => Some(normalize_key(Value::Num(*f))),
             Seg::Other(v) => Some(normalize_key(v.clone())),
             Seg::Pos(_) => None,
@@ -81,7 +81,7 @@ impl Seg {
     /// found by position).
     pub fn map_key(&self) -> Option<MapKey> {
         match self {
-            Seg::Key(s) => Some(MapKey::Str(s.clone())),
+            Seg::Key(s) => Some(MapKey::Str(s.as_str().into())),
             Seg::Num(f) => MapKey::primitive(&Value::Num(*f)),
             Seg::Other(v) => MapKey::primitive(v),
             Seg::Pos(_) => None,

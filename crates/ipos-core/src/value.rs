@@ -6,6 +6,7 @@
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use ecow::EcoString;
 use indexmap::IndexMap;
 
 /// The hasher of every map in the value model: foldhash, randomly seeded per process. SipHash (the
@@ -21,8 +22,9 @@ pub type Fields = IndexMap<String, Value, Hasher>;
 /// the memory small objects take.
 pub type Key = Rc<str>;
 
-/// An object's own keys in insertion order.
-pub type ObjMap = IndexMap<Key, Value, Hasher>;
+mod objmap;
+
+pub use objmap::ObjMap;
 
 /// The array index a property key names in JS: a canonical decimal from 0 to 2^32 - 2. JS
 /// objects list such keys first, ascending, before every other key in insertion order; the
@@ -124,9 +126,10 @@ pub enum Value {
     /// Any f64, including NaN, ±Infinity and -0.
     Num(f64),
     /// A BigInt as a canonical decimal string.
-    BigInt(String),
-    /// A string.
-    Str(String),
+    BigInt(EcoString),
+    /// A string: up to 15 bytes inline, longer ones in one shared allocation, so that short
+    /// strings (most record fields) cost no allocation and `Value` stays at 24 bytes.
+    Str(EcoString),
     /// An array hole; only ever an array element.
     Hole,
     /// A Date: its time value, or `None` for an invalid date.
@@ -164,9 +167,9 @@ pub enum MapKey {
     /// Bits of the number, with every NaN made one NaN and -0 made +0.
     Num(u64),
     /// A BigInt.
-    BigInt(String),
+    BigInt(EcoString),
     /// A string.
-    Str(String),
+    Str(EcoString),
     /// An object key: unique per entry, never equal to anything else.
     Obj(u64),
 }

@@ -21,7 +21,7 @@ fn model(j: &J) -> Value {
         J::Null => Value::Null,
         J::Bool(b) => Value::Bool(*b),
         J::Number(n) => Value::Num(n.as_f64().unwrap()),
-        J::String(s) => Value::Str(s.clone()),
+        J::String(s) => Value::Str(s.as_str().into()),
         J::Array(a) => Value::array(a.iter().map(model)),
         J::Object(o) => {
             let mut v = Value::object(o.iter().map(|(k, v)| (k.clone(), model(v))));

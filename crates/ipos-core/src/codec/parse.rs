@@ -50,7 +50,7 @@ fn insert_member(s: &mut SetMembers, x: Value, i: usize) -> R<()> {
 /// The object whose members are `r.members[base..]`, built at its exact size.
 #[inline(never)]
 fn finish_obj(r: &mut Reader, base: usize, null_proto: bool) -> Value {
-    let mut map = ObjMap::with_capacity_and_hasher(r.members.len() - base, Default::default());
+    let mut map = ObjMap::with_capacity(r.members.len() - base);
     // Inserting keeps JSON.parse's rule for a repeated key: the last value, the first place.
     map.extend(r.members.drain(base..));
     order_props(&mut map);
@@ -89,7 +89,7 @@ impl Decoder {
     /// A value inside `depth` containers; `in_array` admits holes.
     pub(crate) fn read_value(&self, r: &mut Reader, depth: usize, in_array: bool) -> R<Value> {
         Ok(match r.peek() {
-            Some(b'"') => Value::Str(r.string()?.into_owned()),
+            Some(b'"') => Value::Str(r.string()?.into()),
             Some(b'-' | b'0'..=b'9') => Value::Num(r.number()?),
             Some(b'[') => self.read_array(r, depth)?,
             Some(b'{') => self.read_object(r, depth, in_array)?,
@@ -307,7 +307,7 @@ impl Decoder {
                 })
             }
             "B" => match canonical_bigint(&str_payload(r, tag, "a decimal string")?) {
-                Some(s) => Value::BigInt(s),
+                Some(s) => Value::BigInt(s.into()),
                 None => return Err(payload(tag, "a decimal string")),
             },
             "D" => match r.peek() {

@@ -41,6 +41,11 @@ impl Engine {
             let ok = head.is_some_and(|p| p.applied && !p.unread);
             return self.on_own(None, q, n, ok);
         }
+        // Sequenced, whether it applies or not: a snapshot written from this state tells its
+        // origin, taking it later, that this batch is in it (its `ns`), not to be kept pending.
+        if o != self.origin {
+            self.sequenced.record(&o, n, q);
+        }
         let ops = match self.parse_ops(raw) {
             Ok(ops) => ops,
             Err(e) => return Ok(skipped(q, &o, n, Some(&e))),

@@ -143,3 +143,29 @@ fn only_a_joined_process_follows() {
     assert_eq!(err.code, error::BAD_SEQUENCE);
     assert_eq!(e.seq(), 0);
 }
+
+#[test]
+fn a_snapshot_a_follower_writes_holds_what_it_sequenced_of_every_origin() {
+    let mut a = follower("aa");
+    let mut b = follower("bb");
+    let seed = a.local(r#"[["c","x",{"l":[]}]]"#).unwrap();
+    follow(&mut [&mut a, &mut b], &[seed]);
+    // b's write is in the log and a read it; b has not read it back yet (still pending there)
+    // when it reloads the snapshot a wrote from that state.
+    let entry = b.local(r#"[["a","x",["l"],[1]]]"#).unwrap();
+    a.receive_logged(&entry).unwrap();
+    let snap = a.snapshot();
+    assert!(
+        snap.contains(r#""bb":1"#),
+        "the snapshot's ns holds b's batch: {snap}"
+    );
+    assert_eq!(b.pending_len(), 1);
+    b.receive(&snap, true).unwrap();
+    assert_eq!(
+        b.pending_len(),
+        0,
+        "the batch in the snapshot is not kept pending"
+    );
+    assert_eq!(b.dump(), r#"{"x":{"l":[1]}}"#);
+    assert_eq!(a.dump(), b.dump());
+}

@@ -62,11 +62,8 @@ fn primitive(rng: &mut Rng) -> Value {
         1 => Value::Null,
         2 => Value::Bool(rng.chance(50)),
         3 | 4 => Value::Num(*rng.pick(&NUMS)),
-        5 => Value::BigInt(
-            rng.pick(&["0", "-12", "123456789012345678901234567890"])
-                .to_string(),
-        ),
-        _ => Value::Str(rng.pick(&STRS).to_string()),
+        5 => Value::BigInt((*rng.pick(&["0", "-12", "123456789012345678901234567890"])).into()),
+        _ => Value::Str((*rng.pick(&STRS)).into()),
     }
 }
 
@@ -417,8 +414,8 @@ pub fn arb_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         num.prop_map(Value::Num),
-        "(-?[1-9][0-9]{0,24})|0".prop_map(Value::BigInt),
-        "[a~\"\\\\\u{0}-\u{1f}é😀 ]{0,5}".prop_map(Value::Str),
+        "(-?[1-9][0-9]{0,24})|0".prop_map(|s| Value::BigInt(s.into())),
+        "[a~\"\\\\\u{0}-\u{1f}é😀 ]{0,5}".prop_map(|s| Value::Str(s.into())),
     ];
     let leaf = prop_oneof![
         6 => prim.clone(),
