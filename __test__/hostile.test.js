@@ -48,6 +48,8 @@ after(() => {
 })
 
 const b = (ops) => JSON.stringify({ t: 'b', o: 'fa1e', n: 1, ops })
+/** ~100 KB of valid ops. */
+const bigOps = () => Array.from({ length: 2000 }, (_, i) => ['s', 'f', ['a'], `value ${i} `.repeat(4)])
 const deep = (n) => '['.repeat(n) + ']'.repeat(n)
 
 const HOSTILE = [
@@ -77,6 +79,11 @@ const HOSTILE = [
   ['snapshot from a child', '{"t":"s","q":0,"f":[]}', 'ERR_IPOS_BAD_SEQUENCE'],
   ['hello of another version', '{"t":"h","v":2,"id":"x","fn":false}', 'ERR_IPOS_VERSION'],
   ['batch whose second op fails', b([['s', 'f', ['a'], 99], ['s', 'f', ['nope', 'x'], 1]]), 'ERR_IPOS_BAD_PATH'],
+  // Frames over 64 KiB are read by the core on another thread while JS parses them: the same
+  // verdicts, and nothing applied.
+  ['big batch whose last op fails', b([...bigOps(), ['s', 'f', ['nope', 'x'], 1]]), 'ERR_IPOS_BAD_PATH'],
+  ['big batch, truncated', b(bigOps()).slice(0, -2), 'ERR_IPOS_BAD_FRAME'],
+  ['big batch with a reserved key deep inside', b([...bigOps(), ['s', 'f', ['x'], { y: [{ z: 1 }] }]]).replace('"z":1', '"__proto__":{"polluted":1}'), 'ERR_IPOS_RESERVED_KEY'],
 ]
 
 for (const [name, frame, code] of HOSTILE) {
@@ -190,10 +197,14 @@ test('a hostile parent: bad frames to a real ipos child are rejected and reporte
     await bad(q(5, [['s', 'f', ['a'], 2]]), true) // a gap in the sequence
     await bad(q(1, [['s', 'f', ['__proto__', 'x'], 2]]), true)
     await bad(q(1, [['s', 'f', ['a'], { '~': 'F', v: 'process.exit(9)' }]]), true)
-    send(q(1, [['s', 'f', ['a'], 3]]))
+    // Big frames (read by the core while JS parses them) are judged the same way.
+    await bad(q(1, [...bigOps(), ['s', 'f', ['nope', 'x'], 1]]), true)
+    await bad(JSON.stringify(q(1, bigOps())).slice(0, -2), true)
+    send(q(1, [...bigOps(), ['s', 'f', ['a'], 3]]))
     await until(async () => (await peer.call('return show(ipos.f)')) === '{ a: 3 }', 3000, 'the valid frame')
-    assert.deepStrictEqual(await peer.call('return errors.map((e) => e.code)'), ['ERR_IPOS_RESERVED_KEY', 'ERR_IPOS_BAD_FRAME', 'ERR_IPOS_BAD_SEQUENCE', 'ERR_IPOS_RESERVED_KEY', 'ERR_IPOS_FUNCTIONS_DISABLED'])
-    assert.strictEqual(requests, 4)
+    assert.deepStrictEqual(await peer.call('return errors.map((e) => e.code)'), ['ERR_IPOS_RESERVED_KEY', 'ERR_IPOS_BAD_FRAME', 'ERR_IPOS_BAD_SEQUENCE', 'ERR_IPOS_RESERVED_KEY', 'ERR_IPOS_FUNCTIONS_DISABLED', 'ERR_IPOS_BAD_PATH', 'ERR_IPOS_BAD_FRAME'])
+    assert.strictEqual(requests, 6)
+    assert.strictEqual(await peer.call("const { live, mirror } = require('./random-ops').liveAndMirror(ipos, 'f'); return live === mirror"), true)
   } finally {
     peer.kill()
   }

@@ -3,6 +3,7 @@
 // connecting), create, update in place, reset and delete, compared exactly on the receiving side
 // (util.inspect shows -0, NaN, holes, classes, null prototypes and binary contents).
 const { test } = require('node:test')
+const assert = require('node:assert')
 const { spawnPeer, IPOS } = require('./helpers')
 const fixtures = require('./fixtures/values')
 const { local, lifecycle } = require('./fixtures/lifecycle')
@@ -30,6 +31,40 @@ test('every value type, child to parent', async () => {
     // the child creates the "synchronise" set before a second parent connects to it
     await peer.call("for (const [k, v] of Object.entries(fixtures.values())) ipos.create('sync_' + k, v); await ipos.flush()")
     await lifecycle(peer.call, local(ipos))
+  } finally {
+    ipos.close()
+    peer.kill()
+  }
+})
+
+test('pushed values travel as they were at the push, whatever changes them later in the same tick', async () => {
+  const ipos = IPOS.new()
+  ipos.create('arr', [])
+  const peer = spawnPeer()
+  await peer.up
+  await ipos.addProcess(peer.child)
+  const show = (v) => require('util').inspect(v, { depth: null, breakLength: Infinity })
+  try {
+    const mine = { a: 1, list: [1] }
+    ipos.arr.push(mine)
+    mine.a = 2 // the caller's own object is not shared: the pushed copy keeps a: 1
+    mine.list.push('not shared')
+    ipos.arr[0].list.push(2) // a change inside a pushed copy, same tick
+    ipos.arr.push({ b: [3, 2, 1] })
+    ipos.arr[1].b.sort()
+    ipos.arr.push({ c: 1 })
+    ipos.arr[2].c = 5
+    delete ipos.arr[2].c
+    ipos.arr.push(7, 8)
+    ipos.arr.push({ d: new Date(0), n: -0 }) // values that need tags go the other way
+    ipos.arr.push({ e: [{ f: 1 }] })
+    ipos.arr[6].e[0].f = 'changed'
+    ipos.arr.push('s', null, true)
+    ipos.arr.push({ last: 1 })
+    const expected = "[ { a: 1, list: [ 1, 2 ] }, { b: [ 1, 2, 3 ] }, {}, 7, 8, { d: 1970-01-01T00:00:00.000Z, n: -0 }, { e: [ { f: 'changed' } ] }, 's', null, true, { last: 1 } ]"
+    assert.strictEqual(show(require('../lib/proxy').raw(ipos.arr)), expected)
+    await ipos.flush()
+    assert.strictEqual(await peer.call("return require('util').inspect(raw(ipos.arr), { depth: null, breakLength: Infinity })"), expected)
   } finally {
     ipos.close()
     peer.kill()

@@ -439,6 +439,48 @@ function copyProps(v, ctx) {
   return out
 }
 
+// ---- plain copies --------------------------------------------------------------------------
+
+/** What `copyPlain` returns for a value that needs the full encoder. */
+const NOT_PLAIN = Symbol('not plain')
+
+/**
+ * A fresh copy of `v` if it is plain JSON data that encodes as itself (plain objects and dense
+ * arrays of well-formed strings, finite numbers, booleans and null, no reserved or tag keys),
+ * else NOT_PLAIN. One walk instead of encode + copy, and the copy's JSON is the wire form, so
+ * it can be written later, many values at once. Anything unusual (a cycle included: it runs
+ * into `depth`) is left to `encode`, which names the problem exactly.
+ */
+function copyPlain(v, depth) {
+  if (typeof v !== 'object') {
+    if (typeof v === 'string') return v.isWellFormed() ? v : NOT_PLAIN
+    if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0) ? v : NOT_PLAIN
+    return typeof v === 'boolean' ? v : NOT_PLAIN
+  }
+  if (v === null) return null
+  if (depth === 0 || RAW.has(v)) return NOT_PLAIN
+  if (Array.isArray(v)) {
+    const n = v.length
+    const out = new Array(n)
+    for (let i = 0; i < n; i++) {
+      if (!(i in v)) return NOT_PLAIN
+      const x = copyPlain(v[i], depth - 1)
+      if (x === NOT_PLAIN) return NOT_PLAIN
+      out[i] = x
+    }
+    return out
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype) return NOT_PLAIN
+  const out = {}
+  for (const k in v) {
+    if (RESERVED.has(k) || k === TAG || !k.isWellFormed()) return NOT_PLAIN
+    const x = copyPlain(v[k], depth - 1)
+    if (x === NOT_PLAIN) return NOT_PLAIN
+    out[k] = x
+  }
+  return out
+}
+
 /** Resolves a Map key / Set member reference from the wire against a live container. */
 function resolveKeyRef(container, ref, ctx) {
   if (ref !== null && typeof ref === 'object' && ref[TAG] === '#' && !Array.isArray(ref)) {
@@ -453,5 +495,5 @@ function resolveKeyRef(container, ref, ctx) {
 }
 
 module.exports = {
-  RAW, TAG, RESERVED, registerClass, classOf, classes, encode, encodeKeyRef, decode, decodeCopy, resolveKeyRef, formatPath,
+  RAW, TAG, RESERVED, NOT_PLAIN, copyPlain, registerClass, classOf, classes, encode, encodeKeyRef, decode, decodeCopy, resolveKeyRef, formatPath,
 }

@@ -10,6 +10,11 @@ const { MAX_NACK_CHARS } = require('./limits')
 
 /** Snapshots at least this big are read by the core off the JS thread. */
 const ASYNC_SNAPSHOT_BYTES = 256 * 1024
+/**
+ * Frames at least this big are read by the core on another thread while this one parses the
+ * same text (see `Core.receiveOverlapped`); below it, starting a thread costs more than it saves.
+ */
+const OVERLAP_BYTES = 64 * 1024
 
 class Inbound {
   constructor(state) {
@@ -32,8 +37,18 @@ class Inbound {
     if (entry === null && link.isParent && d.length >= ASYNC_SNAPSHOT_BYTES && d.startsWith('{"t":"s"')) return this.snapshotAsync(link, d)
     s.outbox.flush()
     let out
+    let parsed = null
     try {
-      out = entry === null ? s.core.receive(d, link.isParent) : s.core.receiveLogged(entry)
+      if (entry !== null) out = s.core.receiveLogged(entry)
+      else if (d.length < OVERLAP_BYTES || !(link.isParent || s.core.isRoot)) out = s.core.receive(d, link.isParent)
+      else {
+        const text = d
+        out = s.core.receiveOverlapped(d, link.isParent, () => {
+          try {
+            parsed = JSON.parse(text)
+          } catch {}
+        })
+      }
       if (entry !== null) d = entry
     } catch (e) {
       const err = fromCore(e)
@@ -52,19 +67,19 @@ class Inbound {
     const peers = s.peers
     switch (v.k) {
       case 'h': return peers.onHello(link, v)
-      case 's': return this.applySnapshot(link, v.ops ? null : JSON.parse(d).f, isPlain(d), v.ops)
-      case 'S': return this.onChunk(link, v, d)
+      case 's': return this.applySnapshot(link, v.ops ? null : (parsed || JSON.parse(d)).f, isPlain(d), v.ops)
+      case 'S': return this.onChunk(link, v, d, parsed)
       case 'A': return peers.onAck(link)
       case 'b':
         if (v.up) return peers.relayUp(d)
         // Applied here first and relayed after: a write answering this change (the common
         // request/response pattern) is not held up by the relay's sends.
-        if (v.ok) this.applyRemote(JSON.parse(d).ops, link, isPlain(d))
+        if (v.ok) this.applyRemote((parsed || JSON.parse(d)).ops, link, isPlain(d))
         // Rejected whole (a bad or a stale path): the origin still gets the verdict, to roll back.
         else s.error(iposError(Error, v.code, v.message), link)
         return peers.sendDownQ(out[1], out[2], v.o)
       case 'q':
-        if (v.apply === 'frame') this.applyRemote(JSON.parse(d).ops, link, isPlain(d))
+        if (v.apply === 'frame') this.applyRemote((parsed || JSON.parse(d)).ops, link, isPlain(d))
         else if (v.apply === 'patch') this.applyRemote(v.ops, link)
         // out[1] is set when the core rebuilt the full frame (we got only the ack of our own batch).
         peers.sendDownQ(out[1] || d, out[2], v.o)
@@ -145,7 +160,7 @@ class Inbound {
    * the live objects from the chunks as they come, aside; one that held state leaves that to the
    * core and gets a patch with the last chunk.
    */
-  onChunk(link, v, d) {
+  onChunk(link, v, d, parsed) {
     const s = this.s
     if (v.i === 0) {
       // A new stream replaces one in progress (the core has already started over).
@@ -161,7 +176,7 @@ class Inbound {
     const j = this.join
     if (j.built !== null && !v.ops) {
       const plain = isPlain(d)
-      for (const [level, part] of JSON.parse(d).p) {
+      for (const [level, part] of (parsed || JSON.parse(d)).p) {
         if (plain) j.built.add(level, part)
         else if (level > 0) j.built.add(level, s.decode(part))
         else j.built.add(0, part.map(([k, x]) => [k, s.decode(x)]))

@@ -195,8 +195,13 @@ class Peers {
   }
 
   /** Sends a frame to a child, after the snapshot it is being sent if there is one. */
-  post(link, frame) {
-    return link.stream ? link.stream.hold(frame) : link.send(frame)
+  /** Sends or holds one frame; returns whether `written` (if given) will be called. */
+  post(link, frame, written) {
+    if (link.stream) {
+      link.stream.hold(frame)
+      return false
+    }
+    return link.send(frame, written)
   }
 
   /** The parent's snapshot is applied: ops now go up, and children get the state we now share. */
@@ -302,10 +307,16 @@ class Peers {
 
   // ---- routing -------------------------------------------------------------------------------
 
-  /** A frame made here goes up to the parent, or down to every child when this is the root. */
-  sendOut(frame) {
-    if (this.upstream !== null) this.upstream.send(frame)
-    else if (!this.away) this.sendDown(frame)
+  /**
+   * A frame made here goes up to the parent, or down to every child when this is the root.
+   * Returns how many links will call `written` (if given) once they have written it out.
+   */
+  sendOut(frame, written) {
+    if (this.upstream !== null) return this.upstream.send(frame, written) ? 1 : 0
+    if (this.away) return 0
+    let n = 0
+    for (const link of this.children.values()) if (link.state !== 'new' && this.post(link, frame, written)) n++
+    return n
   }
 
   sendDown(frame) {

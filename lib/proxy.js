@@ -5,7 +5,7 @@
 // one append, Map#set one mapSet) with the value encoded at that moment, applies the change to the
 // target and returns: nothing crosses into Rust per mutation.
 
-const { RAW, RESERVED, encode, encodeKeyRef, classOf } = require('./codec')
+const { RAW, RESERVED, NOT_PLAIN, encode, encodeKeyRef, copyPlain, classOf } = require('./codec')
 const { iposError } = require('./errors')
 const { writeOp } = require('./ops')
 const { MAX_GAP } = require('./limits')
@@ -88,6 +88,9 @@ function positionIn(set, member) {
 function pathOf(t) {
   let m = META.get(t)
   if (m === undefined) return null
+  // Every write finds its path before it changes anything: the moment to write out pushed copies
+  // that this write could reach into.
+  m.owner.outbox.seal(t)
   const wire = []
   const fmt = []
   let cur = t
@@ -229,6 +232,12 @@ function relIndex(i, len, dflt) {
   return i < 0 ? Math.max(len + i, 0) : Math.min(i, len)
 }
 
+/** Before an in-place reordering, which finds its path only after (see Outbox#seal). */
+function sealFor(t) {
+  const m = META.get(t)
+  if (m !== undefined) m.owner.outbox.seal(t)
+}
+
 /** Rewrites a whole array after an in-place reordering method; the core derives the smallest op. */
 function reordered(t) {
   const path = pathOf(t)
@@ -244,6 +253,12 @@ function pushOne(t, item) {
   const owner = path.owner
   const i = t.length
   checkLength(owner, path, i + 1)
+  const copy = copyPlain(item, owner.opts.maxDepth)
+  if (copy !== NOT_PLAIN) {
+    t.push(copy)
+    owner.outbox.push(t, path, undefined, copy)
+    return t.length
+  }
   const enc = encode(item, { key: path.key, segs: path.fmt, last: i }, owner.opts)
   const json = JSON.stringify(enc)
   t.push(typeof item === 'object' && item !== null ? owner.decodeCopy(enc) : item)
@@ -285,12 +300,14 @@ const ARRAY_METHODS = {
   },
   sort(cmp) {
     const t = raw(this)
+    sealFor(t)
     t.sort(cmp)
     reordered(t)
     return this
   },
   reverse() {
     const t = raw(this)
+    sealFor(t)
     t.reverse()
     reordered(t)
     return this
@@ -312,6 +329,7 @@ const ARRAY_METHODS = {
   },
   copyWithin(target, start, end) {
     const t = raw(this)
+    sealFor(t)
     t.copyWithin(target, start, end)
     reordered(t)
     return this

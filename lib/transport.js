@@ -68,6 +68,7 @@ class Link {
     if (this.behind) {
       if (frame.startsWith('{"t":"p"')) this.held.push(frame)
       else if (!isStateFrame(frame)) this._out(frame, written)
+      else if (written) setImmediate(written) // dropped: off our hands as well
       return !this.gone
     }
     this._out(frame, written)
