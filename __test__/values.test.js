@@ -70,3 +70,40 @@ test('pushed values travel as they were at the push, whatever changes them later
     peer.kill()
   }
 })
+
+test('values set on objects and arrays travel as they were at the set, whatever changes them later in the same tick', async () => {
+  const ipos = IPOS.new()
+  ipos.create('o', { keep: 1, arr: [0, 1, 2] })
+  const peer = spawnPeer()
+  await peer.up
+  await ipos.addProcess(peer.child)
+  const show = (v) => require('util').inspect(v, { depth: null, breakLength: Infinity })
+  try {
+    const mine = { x: 1, inner: { y: [1] } }
+    ipos.o.a = mine
+    mine.x = 'not shared'
+    ipos.o.a.inner.y.push(2) // inside a value set earlier in this tick
+    ipos.o.b = { list: [3, 1, 2] }
+    ipos.o.b.list.reverse()
+    ipos.o.arr[1] = { z: 1 }
+    ipos.o.arr[1].z = 2
+    delete ipos.o.arr[0]
+    ipos.o.c = 5
+    ipos.o.c = 6
+    delete ipos.o.keep
+    ipos.o.d = { when: new Date(0) } // needs a tag: written at once
+    ipos.o.d.when = 'later'
+    ipos.o.e = { m: 1 }
+    ipos.o.arr[5] = 'after a hole'
+    ipos.o.e.m = { deeper: [] }
+    ipos.o.e.m.deeper.push({ last: true })
+    const expected = "{ arr: [ <1 empty item>, { z: 2 }, 2, <2 empty items>, 'after a hole' ], a: { x: 1, inner: { y: [ 1, 2 ] } }, b: { list: [ 2, 1, 3 ] }, c: 6, d: { when: 'later' }, e: { m: { deeper: [ { last: true } ] } } }"
+    assert.strictEqual(show(require('../lib/proxy').raw(ipos.o)).replace(/\s*\n\s*/g, ' '), expected)
+    await ipos.flush()
+    const there = await peer.call("return require('util').inspect(raw(ipos.o), { depth: null, breakLength: Infinity })")
+    assert.strictEqual(there.replace(/\s*\n\s*/g, ' '), expected)
+  } finally {
+    ipos.close()
+    peer.kill()
+  }
+})

@@ -16,11 +16,19 @@ const SETTLE_WAIT_MS = 20
 class Outbox {
   constructor(state) {
     this.s = state
-    this.buffer = [] // op texts, or the open push run (an object) as the last entry
+    // The batch being made, in order. An entry is an op's text; an op still as a value (an array
+    // `[kind, field, path, value?]` whose value is a primitive or a plain copy, see `value`); or
+    // a run of pushes (a Run). Values are written as text at the latest moment, many at once:
+    // one JSON.stringify over thousands of small ops costs a fraction of one call each.
+    this.buffer = []
     this.events = []
     this.scheduled = false
     this.hasAssign = false // a reorder/call op: the core must apply before the frame leaves
     this.run = null
+    // Plain copies in the buffer whose text is not written yet, and the one container holding
+    // them all (see `seal`).
+    this.copies = 0
+    this.copyTarget = null
     this.holes = 0 // holes the buffered batch makes (see `makeHoles`)
     this.lastKey = null
     this.lastKeyJson = ''
@@ -48,9 +56,18 @@ class Outbox {
     this.add(writeOp(kind, this.keyJson(key), wire, args), kind, key, fmt, eventKind)
   }
 
-  /** Buffers one op text with its change event (`last`: one more path segment for the event). */
+  /**
+   * Buffers one op whose value is still a value: `copy` a primitive or a plain copy (see
+   * codec.copyPlain) that now lives in container `t`; `wire` the path (segments) including the
+   * last one. `copy` undefined: an op without a value (a delete).
+   */
+  value(kind, key, wire, copy, t, fmt, last) {
+    if (typeof copy === 'object' && copy !== null) this.holding(t)
+    this.add(copy === undefined ? [kind, key, wire] : [kind, key, wire, copy], kind, key, fmt, undefined, last)
+  }
+
+  /** Buffers one op (text, value or run) with its change event (`last`: one more path segment for the event). */
   add(op, kind, key, fmt, eventKind, last) {
-    if (this.run !== null && this.run.lazy.length > 0) sealRun(this.run)
     this.buffer.push(op)
     if (kind === 'r') this.hasAssign = true
     this.eventFor(kind, key, fmt, eventKind, last)
@@ -64,30 +81,53 @@ class Outbox {
    * Buffers `t.push(x)` as an append (`a`): the root puts it at its array's end, wherever that is
    * by then, so concurrent writers keep their own order. Pushes that follow each other onto the
    * same array extend one op: still one intent, with one op to parse, apply and relay. `json` is
-   * the item's text; `copy` instead is a plain copy (see codec.copyPlain) whose text is written
-   * at the latest possible moment, for all such items at once (see `seal`).
+   * the item's text; `copy` instead is a primitive or plain copy, written later.
    */
   push(t, path, json, copy) {
     let run = this.run
     if (run === null || run.t !== t || this.buffer[this.buffer.length - 1] !== run) {
-      run = this.run = { t, head: appendHead(this.keyJson(path.key), path.wire), items: [], lazy: [] }
+      run = this.run = new Run(t, appendHead(this.keyJson(path.key), path.wire))
       this.add(run, 'a', path.key, path.fmt)
     } else this.eventFor('a', path.key, path.fmt)
-    if (json === undefined) run.lazy.push(copy)
-    else {
-      if (run.lazy.length > 0) sealRun(run)
+    if (json === undefined) {
+      if (typeof copy === 'object' && copy !== null) this.holding(t)
+      run.lazy.push(copy)
+    } else {
+      run.seal()
       run.items.push(json)
     }
   }
 
+  /** A plain copy whose text is pending now lives in `t` (`seal` has made it the only such place). */
+  holding(t) {
+    this.copies++
+    this.copyTarget = t
+  }
+
   /**
-   * Writes out the pushed copies whose text is still pending. Called before anything changes a
-   * live object other than the array being pushed onto (`t`): only such a change can reach
-   * inside one of those copies, and their text must be what was pushed.
+   * Called before anything changes live object `t` in place. A pending copy's text must be what
+   * was written, so if `t` could be inside one (any `t` but the container holding them all,
+   * whose own changes never reach inside its children), every pending text is written now.
    */
   seal(t) {
-    const run = this.run
-    if (run !== null && run.t !== t && run.lazy.length > 0) sealRun(run)
+    if (this.copies > 0 && t !== this.copyTarget) this.sealAll()
+  }
+
+  sealAll() {
+    this.buffer = written(this.buffer)
+    this.copies = 0
+    this.copyTarget = null
+  }
+
+  /** The buffered batch as text (and the buffer emptied). */
+  take() {
+    const buf = this.buffer
+    this.buffer = []
+    this.run = null
+    this.copies = 0
+    this.copyTarget = null
+    if (buf.every(Array.isArray)) return JSON.stringify(buf)
+    return `[${written(buf).join(',')}]`
   }
 
   /**
@@ -102,7 +142,7 @@ class Outbox {
   }
 
   eventFor(kind, key, fmt, eventKind, last) {
-    if (this.s.emitter.listenerCount('change') > 0) {
+    if (this.s.watching) {
       this.events.push({ key, path: jsPath(last === undefined ? fmt : fmt.concat(last)), kind: eventKind || KINDS[kind], local: true })
     }
   }
@@ -111,19 +151,10 @@ class Outbox {
   flush() {
     this.scheduled = false
     if (this.buffer.length === 0) return
-    const buf = this.buffer
-    for (let i = 0; i < buf.length; i++) {
-      const run = buf[i]
-      if (typeof run === 'string') continue
-      if (run.lazy.length > 0) sealRun(run)
-      buf[i] = `${run.head}${run.items.join(',')}]]`
-    }
-    this.run = null
     this.holes = 0
-    const batch = `[${buf.join(',')}]`
+    const batch = this.take()
     const events = this.events
     const assign = this.hasAssign
-    this.buffer = []
     this.events = []
     this.hasAssign = false
     const s = this.s
@@ -165,10 +196,51 @@ class Outbox {
   }
 }
 
-/** One JSON.stringify for all the pending copies of a push run (much cheaper than one each). */
-function sealRun(run) {
-  run.items.push(JSON.stringify(run.lazy).slice(1, -1))
-  run.lazy = []
+/**
+ * `buf` with every value op and run written as text; each stretch of value ops becomes one entry
+ * (a comma-separated list of ops), written by one JSON.stringify.
+ */
+function written(buf) {
+  const out = []
+  let stretch = null
+  for (const e of buf) {
+    if (Array.isArray(e)) {
+      if (stretch === null) stretch = []
+      stretch.push(e)
+      continue
+    }
+    if (stretch !== null) {
+      out.push(JSON.stringify(stretch).slice(1, -1))
+      stretch = null
+    }
+    if (typeof e !== 'string') e.seal()
+    out.push(e)
+  }
+  if (stretch !== null) out.push(JSON.stringify(stretch).slice(1, -1))
+  for (let i = 0; i < out.length; i++) if (typeof out[i] !== 'string') out[i] = out[i].text()
+  return out
+}
+
+/** A run of pushes onto one array: item texts, then values whose text is pending. */
+class Run {
+  constructor(t, head) {
+    this.t = t
+    this.head = head
+    this.items = []
+    this.lazy = []
+  }
+
+  /** Writes the pending values' text, all in one call. */
+  seal() {
+    if (this.lazy.length === 0) return
+    this.items.push(JSON.stringify(this.lazy).slice(1, -1))
+    this.lazy = []
+  }
+
+  text() {
+    this.seal()
+    return `${this.head}${this.items.join(',')}]]`
+  }
 }
 
 function jsPath(fmt) {

@@ -160,6 +160,13 @@ const OBJECT = {
     }
     checkKey(path, p)
     const owner = path.owner
+    const copy = copyPlain(v, owner.opts.maxDepth)
+    if (copy !== NOT_PLAIN) {
+      t[p] = copy
+      path.wire.push(p)
+      owner.outbox.value('s', path.key, path.wire, copy, t, path.fmt, p)
+      return true
+    }
     let json
     let stored = v
     if (typeof v !== 'object' || v === null) json = JSON.stringify(encode(v, { key: path.key, segs: path.fmt, last: p }, owner.opts))
@@ -173,7 +180,10 @@ const OBJECT = {
     if (!Object.prototype.hasOwnProperty.call(t, p)) return true
     const path = typeof p === 'symbol' ? null : pathOf(t)
     delete t[p]
-    if (path !== null) path.owner.outbox.record('d', path.key, path.wire.concat(p), path.fmt.concat(p))
+    if (path !== null) {
+      path.wire.push(p)
+      path.owner.outbox.value('d', path.key, path.wire, undefined, t, path.fmt, p)
+    }
     return true
   },
 }
@@ -366,21 +376,29 @@ const ARRAY = {
     }
     const i = Number(p)
     if (i >= t.length + MAX_GAP) throw iposError(RangeError, 'ERR_IPOS_OUT_OF_RANGE', `index ${i} is more than ${MAX_GAP} past the end of a shared array at \`${owner.where(path.key, path.fmt)}\``)
-    const segs = path.fmt.concat(i)
-    const [json, stored] = snapshot(owner, v, path.key, segs)
+    const copy = copyPlain(v, owner.opts.maxDepth)
+    let json
+    let stored = copy
+    if (copy === NOT_PLAIN) [json, stored] = snapshot(owner, v, path.key, path.fmt.concat(i))
     if (i >= t.length) {
       checkLength(owner, path, i + 1)
       owner.outbox.makeHoles(i - t.length)
     }
     t[i] = stored
-    owner.outbox.record('s', path.key, path.wire.concat(i), segs, json)
+    if (copy !== NOT_PLAIN) {
+      path.wire.push(i)
+      owner.outbox.value('s', path.key, path.wire, copy, t, path.fmt, i)
+    } else owner.outbox.record('s', path.key, path.wire.concat(i), path.fmt.concat(i), json)
     return true
   },
   deleteProperty(t, p) {
     if (!Object.prototype.hasOwnProperty.call(t, p)) return true
     const path = typeof p === 'string' && INDEX.test(p) ? pathOf(t) : null
     delete t[p]
-    if (path !== null) path.owner.outbox.record('d', path.key, path.wire.concat(Number(p)), path.fmt.concat(Number(p)))
+    if (path !== null) {
+      path.wire.push(Number(p))
+      path.owner.outbox.value('d', path.key, path.wire, undefined, t, path.fmt, Number(p))
+    }
     return true
   },
 }

@@ -30,6 +30,14 @@ class State {
     this.core.setOrigin(this.origin)
     this.fields = new Map()
     this.emitter = new EventEmitter()
+    // Whether anyone listens for 'change' (checked on every write, so kept as a flag).
+    this.watching = false
+    this.emitter.on('newListener', (event) => {
+      if (event === 'change') this.watching = true
+    })
+    this.emitter.on('removeListener', (event) => {
+      if (event === 'change') this.watching = this.emitter.listenerCount('change') > 0
+    })
     this.closed = false
     this.joined = false // a parent's state was applied here at least once
     this.readyResolve = null
