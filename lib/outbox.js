@@ -12,6 +12,8 @@ const { fromCore } = require('./errors')
 
 /** The longest a sent batch waits for its frame to be written out before the core applies it. */
 const SETTLE_WAIT_MS = 20
+/** Frames this big may not fit in a channel's buffer at once (a socket buffer holds ~200 KB). */
+const BIG_FRAME = 64 * 1024
 
 class Outbox {
   constructor(state) {
@@ -169,12 +171,12 @@ class Outbox {
     if (assign) {
       if (frame) s.peers.sendOut(frame)
     } else {
-      // Send first, and let the core apply the batch to its mirror once the frame is written
-      // out: that work then overlaps with the peers applying it, and does not hold up this
-      // thread while the channel still needs it to write the rest of a big frame. (The core
-      // applies pending batches before any other call anyway; the timer bounds how long they
-      // wait behind a peer that reads slowly.)
-      if (frame) this.unwritten += s.peers.sendOut(frame, this.writtenBound)
+      // Send first, and let the core apply the batch to its mirror right after: that work then
+      // overlaps with the peers applying it. A frame too big for the channel to take at once
+      // waits until it is written out, so that work does not hold up this thread while the
+      // channel still needs it to write the rest. (The core applies pending batches before any
+      // other call anyway; the timer bounds how long they wait behind a peer that reads slowly.)
+      if (frame) this.unwritten += s.peers.sendOut(frame, frame.length >= BIG_FRAME ? this.writtenBound : undefined)
       if (!this.settling) {
         this.settling = true
         if (this.unwritten === 0) setImmediate(this.settleBound)

@@ -312,11 +312,11 @@ class Peers {
    * Returns how many links will call `written` (if given) once they have written it out.
    */
   sendOut(frame, written) {
-    if (this.upstream !== null) return this.upstream.send(frame, written) ? 1 : 0
+    if (this.upstream !== null) return this.upstream.send(frame, written) && written ? 1 : 0
     if (this.away) return 0
     let n = 0
     for (const link of this.children.values()) if (link.state !== 'new' && this.post(link, frame, written)) n++
-    return n
+    return written ? n : 0
   }
 
   sendDown(frame) {
