@@ -5,7 +5,7 @@ const { test } = require('node:test')
 const assert = require('node:assert')
 const path = require('path')
 const { spawn, exec, execFileSync, fork } = require('child_process')
-const { spawnPeer, until, IPOS } = require('./helpers')
+const { spawnPeer, until, IPOS, framesIn } = require('./helpers')
 
 const ROOT = path.join(__dirname, '..')
 
@@ -82,7 +82,7 @@ test('addProcess twice is a no-op; removeProcess reports and stops sharing; exit
   let frames = 0
   const send = a.child.send
   a.child.send = function (m, ...r) {
-    if (m && m.cmd === 'NODE_IPOS') frames++
+    if (m && m.cmd === 'NODE_IPOS') frames += framesIn(m).length
     return send.call(this, m, ...r)
   }
   ipos.n = 2

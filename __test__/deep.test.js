@@ -3,7 +3,7 @@
 const { test, before, after } = require('node:test')
 const assert = require('node:assert')
 const util = require('util')
-const { spawnPeer, IPOS } = require('./helpers')
+const { spawnPeer, IPOS, framesIn } = require('./helpers')
 const { raw } = require('../lib/proxy')
 
 const show = (v) => util.inspect(raw(v), { depth: null, breakLength: Infinity })
@@ -20,7 +20,7 @@ before(async () => {
   const send = peer.child.send
   peer.child.send = function (msg, ...rest) {
     if (msg && msg.cmd === 'NODE_IPOS') {
-      wire.frames++
+      wire.frames += framesIn(msg).length
       wire.bytes += JSON.stringify(msg).length
     }
     return send.call(this, msg, ...rest)

@@ -3,7 +3,7 @@
 // closing during a flush or while sending. Survivors keep every op, in order.
 const { test } = require('node:test')
 const assert = require('node:assert')
-const { spawnPeer, until, IPOS } = require('./helpers')
+const { spawnPeer, until, IPOS, framesIn } = require('./helpers')
 const { raw } = require('../lib/proxy')
 
 async function connected(ipos) {
@@ -20,7 +20,7 @@ function watchBackpressure(target) {
   target.send = function (...args) {
     const ok = send.apply(this, args)
     if (args[0] && args[0].cmd === 'NODE_IPOS') {
-      stats.frames++
+      stats.frames += framesIn(args[0]).length
       if (ok === false) stats.full++
     }
     return ok

@@ -3,7 +3,7 @@
 // their identity (references user code holds stay valid) and the Map ends in the root's order.
 const { test } = require('node:test')
 const assert = require('node:assert')
-const { spawnPeer, until, IPOS } = require('./helpers')
+const { spawnPeer, until, IPOS, framesIn } = require('./helpers')
 
 /** Holds what `cp` sends its parent until `release()`, so the child's writes stay pending. */
 function holdFrom(cp) {
@@ -17,7 +17,7 @@ function holdFrom(cp) {
     return emit.apply(this, arguments)
   }
   return {
-    batches: () => (held || []).filter((m) => m.d.startsWith('{"t":"b"')).length,
+    batches: () => (held || []).flatMap(framesIn).filter((d) => d.startsWith('{"t":"b"')).length,
     release() {
       const frames = held
       held = null

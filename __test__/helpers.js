@@ -82,4 +82,9 @@ function plain(v) {
   return raw(v)
 }
 
-module.exports = { spawnPeer, until, plain, classes, IPOS }
+/** The frames an ipos envelope carries: one frame string, or the frames one tick sent. */
+function framesIn(m) {
+  return typeof m.d === 'string' ? [m.d] : m.d
+}
+
+module.exports = { spawnPeer, until, plain, classes, IPOS, framesIn }

@@ -7,7 +7,7 @@ const assert = require('node:assert')
 const path = require('path')
 const util = require('util')
 const { fork } = require('child_process')
-const { IPOS, spawnPeer, until } = require('./helpers')
+const { IPOS, spawnPeer, until, framesIn } = require('./helpers')
 const { raw } = require('../lib/proxy')
 const { rng, liveAndMirror } = require('./fixtures/random-ops')
 
@@ -102,10 +102,29 @@ for (const [name, frame, code] of HOSTILE) {
   })
 }
 
-test('malformed envelopes: unknown protocol version, frame not a string', async () => {
+test('malformed envelopes: unknown protocol version, frame not a string, frames not all strings, no frames', async () => {
+  const before = show(ipos.f)
   const n = errors.length
-  await fromChild({ type: 'envelopes', envelopes: [{ cmd: 'NODE_IPOS', v: 99, d: '{}' }, { cmd: 'NODE_IPOS', v: 1, d: { t: 'b' } }] })
-  assert.deepStrictEqual(errors.slice(n).map((e) => e.code), ['ERR_IPOS_VERSION', 'ERR_IPOS_BAD_FRAME'])
+  const good = b([['s', 'f', ['a'], 42]])
+  await fromChild({ type: 'envelopes', envelopes: [
+    { cmd: 'NODE_IPOS', v: 99, d: '{}' },
+    { cmd: 'NODE_IPOS', v: 1, d: { t: 'b' } },
+    { cmd: 'NODE_IPOS', v: 1, d: [good, 5] }, // rejected whole: the good frame is not applied either
+    { cmd: 'NODE_IPOS', v: 1, d: [] },
+  ] })
+  assert.deepStrictEqual(errors.slice(n).map((e) => e.code), ['ERR_IPOS_VERSION', 'ERR_IPOS_BAD_FRAME', 'ERR_IPOS_BAD_FRAME', 'ERR_IPOS_BAD_FRAME'])
+  assert.strictEqual(show(ipos.f), before)
+})
+
+test('an envelope may carry several frames (what one tick sent): each is taken in order, a bad one alone is rejected', async () => {
+  const n = errors.length
+  await fromChild({ type: 'envelopes', envelopes: [
+    { cmd: 'NODE_IPOS', v: 1, d: [b([['s', 'f', ['a'], 7]]), b([['s', 'f', ['nope', 'x'], 1]]), b([['s', 'f', ['a'], 8]])] },
+  ] })
+  assert.deepStrictEqual(errors.slice(n).map((e) => e.code), ['ERR_IPOS_BAD_PATH'])
+  assert.strictEqual(ipos.f.a, 8)
+  ipos.f.a = 1
+  await ipos.flush()
 })
 
 test('the channel keeps working: a valid frame after all that is applied', async () => {
@@ -170,14 +189,16 @@ test('a hostile parent: bad frames to a real ipos child are rejected and reporte
     await new Promise((resolve) => {
       peer.child.on('internalMessage', (m) => {
         if (!m || m.cmd !== 'NODE_IPOS') return
-        const f = JSON.parse(m.d)
+        for (const d of framesIn(m)) onFrame(JSON.parse(d))
+      })
+      const onFrame = (f) => {
         if (f.t === 'h') send({ t: 's', q: 0, f: [['f', { a: 1 }]] })
         if (f.t === 'R') {
           requests++
           send({ t: 's', q: 0, f: [['f', { a: 1 }]] })
         }
         if (f.t === 'A' && ++acks === 1) resolve()
-      })
+      }
       send({ t: 'h', v: 1, id: 'fade', fn: false })
     })
     const errorCount = () => peer.call('return errors.length')

@@ -7,7 +7,7 @@ const assert = require('node:assert')
 const path = require('path')
 const util = require('util')
 const { fork } = require('child_process')
-const { IPOS, spawnPeer, until } = require('./helpers')
+const { IPOS, spawnPeer, until, framesIn } = require('./helpers')
 const { raw } = require('../lib/proxy')
 const { CHUNK_BYTES } = require('../lib/join')
 
@@ -119,8 +119,7 @@ async function rawParent(opts) {
   const waiters = []
   peer.child.on('internalMessage', (m) => {
     if (!m || m.cmd !== 'NODE_IPOS') return
-    const f = JSON.parse(m.d)
-    got.push(f)
+    for (const d of framesIn(m)) got.push(JSON.parse(d))
     for (const w of waiters.splice(0)) w()
   })
   const send = (f) => peer.child.send({ cmd: 'NODE_IPOS', v: 1, d: typeof f === 'string' ? f : JSON.stringify(f) })

@@ -4,7 +4,7 @@
 // its own pending writes (or reports them as conflicts) and tells its own children.
 const { test } = require('node:test')
 const assert = require('node:assert')
-const { spawnPeer, until, IPOS } = require('./helpers')
+const { spawnPeer, until, IPOS, framesIn } = require('./helpers')
 
 /**
  * The parent's side of the channel to `cp`, made to hold what the child sends until `release()`:
@@ -23,7 +23,7 @@ function holdFrom(cp) {
   return {
     hold: () => { held = held || [] },
     /** The batches and resync requests held so far (pings aside). */
-    held: () => (held || []).map((m) => m.d).filter((d) => /^\{"t":"[bR]"/.test(d)),
+    held: () => (held || []).flatMap(framesIn).filter((d) => /^\{"t":"[bR]"/.test(d)),
     release() {
       const frames = held || []
       held = null

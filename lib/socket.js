@@ -131,6 +131,11 @@ class SocketLink extends Link {
     super(target, isParent)
     this.socket = socket
     this.cause = null
+    this.corked = false
+    this._uncork = () => {
+      this.corked = false
+      this.socket.uncork()
+    }
   }
 
   /** Delivers one frame text read off the socket. */
@@ -146,6 +151,12 @@ class SocketLink extends Link {
     const buf = encode(frame)
     const n = buf.length
     this.queued += n
+    // The frames of one tick leave in one write (see Link#_out).
+    if (!this.corked) {
+      this.corked = true
+      sock.cork()
+      queueMicrotask(this._uncork)
+    }
     // `written` paces a streamed snapshot: it must be called once the socket took the bytes.
     sock.write(buf, () => {
       this._written(n)
