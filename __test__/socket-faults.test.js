@@ -105,3 +105,35 @@ test('writes made while the listener is away are kept and replayed in order afte
     a.kill()
   }
 })
+
+test("a child's batch in flight through a connected process when the listener dies reaches the restarted listener once", { timeout: 60000 }, async () => {
+  const path = socketPath()
+  let listener = await spawnListener(path, { setup: "i.create('t', { log: [] })" })
+  const a = await joined(path)
+  const child = await spawnIpcChild(a)
+  const relayed = () => a.call("return ipos[require('../../lib/state').STATE].peers.relayed.size")
+  try {
+    await child.call("ipos.t.log.push('before'); await ipos.flush()")
+    // The listener stops reading: the child's next batch goes up through `a` and is never ordered.
+    listener.child.kill('SIGSTOP')
+    await child.call("ipos.t.log.push('in flight')")
+    await until(async () => (await relayed()) === 1, 10000, 'the batch relayed up by a')
+    listener.kill()
+    await listener.exited
+    await until(async () => (await count(a, 'disconnect')) === 1, 10000, "'disconnect'")
+    listener = await spawnListener(path, { setup: "i.create('t', { log: ['restarted'] })" })
+    await until(async () => (await count(a, 'reconnect')) === 1, 10000, "'reconnect'")
+    await child.call('await ipos.flush()')
+    await a.call('await ipos.flush()')
+    await listener.call('await ipos.flush()')
+    const want = "{ log: [ 'restarted', 'in flight' ] }"
+    assert.strictEqual(await listener.call('return show(ipos.t)'), want)
+    assert.strictEqual(await a.call('return show(ipos.t)'), want)
+    assert.strictEqual(await child.call('return show(ipos.t)'), want)
+    assert.strictEqual(await relayed(), 0, 'nothing kept once sequenced')
+    assert.deepStrictEqual(await a.call('return errors'), [])
+  } finally {
+    listener.kill()
+    a.kill()
+  }
+})

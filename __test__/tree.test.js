@@ -59,6 +59,39 @@ test('three levels: grandchild -> child -> root -> other child, and back down', 
   }
 })
 
+test("a grandchild's batch relayed to a parent that leaves before ordering it is ordered by the process that becomes the root", async () => {
+  const ipos = IPOS.new()
+  ipos.create('t', { log: [] })
+  const c = await connected(ipos)
+  const g = await c.spawnChild()
+  const relayed = () => c.call("return ipos[require('../../lib/state').STATE].peers.relayed.size")
+  try {
+    await g.call("ipos.t.log.push('before'); await ipos.flush()")
+    // The root stops taking frames from c: what c relays up now is never ordered there.
+    const emit = c.child.emit
+    c.child.emit = function (ev, m) {
+      if (ev === 'internalMessage' && m && m.cmd === 'NODE_IPOS') return true
+      return emit.apply(this, arguments)
+    }
+    await g.call("ipos.t.log.push('in flight')")
+    await until(async () => (await relayed()) === 1, 5000, 'the batch relayed up by c')
+    c.child.emit = emit
+    // The root lets c go: c is the root of what is left, and orders the batch itself.
+    ipos.removeProcess(c.child)
+    await g.call('await ipos.flush()')
+    await c.call('await ipos.flush()')
+    const want = "{ log: [ 'before', 'in flight' ] }"
+    assert.strictEqual(await c.call('return show(ipos.t)'), want)
+    assert.strictEqual(await g.call('return show(ipos.t)'), want)
+    assert.strictEqual(await g.call("return ipos[require('../../lib/state').STATE].core.pending"), 0)
+    assert.strictEqual(await relayed(), 0)
+    assert.strictEqual(show(ipos.t), "{ log: [ 'before' ] }")
+  } finally {
+    ipos.close()
+    c.kill()
+  }
+})
+
 test('cluster: primary and two workers share state', async () => {
   const ipos = IPOS.new()
   ipos.create('jobs', new Map())

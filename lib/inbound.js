@@ -71,7 +71,7 @@ class Inbound {
       case 'S': return this.onChunk(link, v, d, parsed)
       case 'A': return peers.onAck(link)
       case 'b':
-        if (v.up) return peers.relayUp(d)
+        if (v.up) return peers.relayUp(d, v, link)
         // Applied here first and relayed after: a write answering this change (the common
         // request/response pattern) is not held up by the relay's sends.
         if (v.ok) this.applyRemote((parsed || JSON.parse(d)).ops, link, isPlain(d))
@@ -79,6 +79,7 @@ class Inbound {
         else s.error(iposError(Error, v.code, v.message), link)
         return peers.sendDownQ(out[1], out[2], v.o)
       case 'q':
+        if (peers.relayed.size > 0) peers.onSequenced(v.o)
         if (v.apply === 'frame') this.applyRemote((parsed || JSON.parse(d)).ops, link, isPlain(d))
         else if (v.apply === 'patch') this.applyRemote(v.ops, link)
         // out[1] is set when the core rebuilt the full frame (we got only the ack of our own batch).

@@ -15,8 +15,13 @@ class Peers {
     this.upstream = null // the parent link once its snapshot is applied: ops go up, not down
     this.children = new Map() // target -> link
     this.away = false // the parent is gone but will be back (see `suspend`)
-    this.heldUp = [] // children's batches that arrived while away, for the parent once back
-    this.heldUpBytes = 0
+    // Children's batches relayed up (or held while away) and not yet seen sequenced: origin ->
+    // [{ n, frame, link }] in order. If the parent is lost before their `q` comes down, they go
+    // to the parent joined next (those its snapshot lacks), or this process, become the root,
+    // sequences them itself. Without this, a batch in flight when the parent died would stay
+    // pending in its writer forever, shown there and nowhere else.
+    this.relayed = new Map()
+    this.relayedBytes = 0
     this.waiters = new Map() // link -> { resolve, reject } for addProcess
     this.pingId = 0
     this.onFrameBound = (link, d) => this.s.inbound.onFrame(link, d)
@@ -135,8 +140,6 @@ class Peers {
     const wasSynced = this.upstream !== null
     this.upstream = null
     this.away = true
-    this.heldUp = []
-    this.heldUpBytes = 0
     for (const resolve of link.pings.values()) resolve()
     link.pings.clear()
     if (wasSynced) this.s.emitter.emit('peerLeft', { peer: link.target, role: 'parent', reason: 'gone' })
@@ -153,8 +156,9 @@ class Peers {
     link.heldPings = null
     if (!wasSynced) return
     // We are the root of what is left. Pending ops we already show here become sequenced, so
-    // our children get them too.
+    // our children get them too; so do the children's batches the old root may never have seen.
     for (const f of this.s.core.becomeRoot()) this.sendDown(f)
+    for (const { frame, link: from } of this.takeRelayed()) this.s.inbound.onFrame(from, frame)
     this.s.emitter.emit('peerLeft', { peer: link.target, role: 'parent', reason })
   }
 
@@ -213,6 +217,8 @@ class Peers {
     this.away = false
     link.state = 'synced'
     link.send('{"t":"A"}')
+    // The snapshot holds what the root sequenced: relayed batches it holds are done with.
+    for (const origin of [...this.relayed.keys()]) this.onSequenced(origin)
     if (back) this.resend(link)
     for (const c of this.children.values()) if (c.state !== 'new') this.sendSnapshot(c)
     const held = link.heldPings
@@ -248,20 +254,42 @@ class Peers {
    */
   resend(link) {
     for (const f of this.s.core.pendingFrames()) link.send(f)
-    const held = this.heldUp
-    this.heldUp = []
-    this.heldUpBytes = 0
-    for (const f of held) link.send(f)
+    for (const list of this.relayed.values()) for (const e of list) link.send(e.frame)
   }
 
-  /** A child's batch on its way to the root (this process is not the root). */
-  relayUp(frame) {
-    if (this.upstream !== null) return this.upstream.send(frame)
-    // Away: kept for the parent we will join again, up to the backlog limit (past it, the
-    // children keep those batches pending and the root never sees them).
-    if (!this.away || this.heldUpBytes + frame.length > this.s.opts.maxBacklogBytes) return debug('dropping a child batch while away')
-    this.heldUp.push(frame)
-    this.heldUpBytes += frame.length
+  /**
+   * A child's batch on its way to the root (this process is not the root): `v` is the core's
+   * verdict, naming its origin and number.
+   */
+  relayUp(frame, v, from) {
+    if (this.relayedBytes + frame.length <= this.s.opts.maxBacklogBytes) {
+      let list = this.relayed.get(v.o)
+      if (list === undefined) this.relayed.set(v.o, (list = []))
+      list.push({ n: v.n, frame, link: from })
+      this.relayedBytes += frame.length
+    } else debug('not keeping a relayed batch: maxBacklogBytes reached')
+    // Away, it waits for the parent we will join again.
+    if (this.upstream !== null) this.upstream.send(frame)
+  }
+
+  /** A `q` for `origin` came down: its relayed batches up to the one sequenced are done with. */
+  onSequenced(origin) {
+    const list = this.relayed.get(origin)
+    if (list === undefined) return
+    const last = this.s.core.lastSequenced(origin)
+    let i = 0
+    while (i < list.length && list[i].n <= last) this.relayedBytes -= list[i++].frame.length
+    if (i === list.length) this.relayed.delete(origin)
+    else if (i > 0) list.splice(0, i)
+  }
+
+  /** Every relayed batch still kept, oldest first per origin; none kept afterwards. */
+  takeRelayed() {
+    const out = []
+    for (const list of this.relayed.values()) out.push(...list)
+    this.relayed.clear()
+    this.relayedBytes = 0
+    return out
   }
 
   /** A child acknowledged our snapshot: its addProcess() resolves. */

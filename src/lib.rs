@@ -355,6 +355,14 @@ impl Core {
     }
 
     /// True once after this instance fell behind its parent: send the parent `{"t":"R"}`.
+    /// The last batch of `origin` this process's state contains (-1: none known).
+    #[napi]
+    pub fn last_sequenced(&self, origin: String) -> f64 {
+        self.engine
+            .last_sequenced(&origin)
+            .map_or(-1.0, |n| n as f64)
+    }
+
     #[napi]
     pub fn take_resync(&mut self) -> bool {
         self.engine.take_resync()

@@ -169,6 +169,12 @@ impl Engine {
         self.behind
     }
 
+    /// The last batch of `origin` that this process's confirmed state contains, if known: a
+    /// relayed batch numbered at or below it needs no resending.
+    pub fn last_sequenced(&self, origin: &str) -> Option<u64> {
+        self.sequenced.last(origin)
+    }
+
     /// True once after this process fell behind its parent: the caller then sends the parent a
     /// resync request (`{"t":"R"}`).
     pub fn take_resync(&mut self) -> bool {

@@ -198,7 +198,7 @@ fn intermediate_forwards_batches_up() {
     } = child
         .receive(r#"{"t":"b","o":"cc","n":1,"ops":[["c","y",1]]}"#, false)
         .unwrap();
-    assert_eq!(v, r#"{"k":"b","up":true}"#);
+    assert_eq!(v, r#"{"k":"b","up":true,"o":"cc","n":1}"#);
     assert!(out.is_none());
     assert_eq!(state(&mut child), before);
 }

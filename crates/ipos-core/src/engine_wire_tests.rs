@@ -168,7 +168,7 @@ fn relays_name_the_origin() {
     leaf.receive(&mid.snapshot(), true).unwrap();
     let b = leaf.local(r#"[["c","k",1]]"#).unwrap();
     let up = mid.receive(&b, false).unwrap();
-    assert_eq!(up.verdict, r#"{"k":"b","up":true}"#);
+    assert_eq!(up.verdict, r#"{"k":"b","up":true,"o":"cc","n":1}"#);
     let r = root.receive(&b, false).unwrap();
     // `mid` relays the full frame it got, except to `cc`, which gets the elided one.
     let relay = mid.receive(r.frame.as_ref().unwrap(), true).unwrap();

@@ -204,8 +204,13 @@ impl Engine {
             return Err(CoreError::bad_frame("`ops` must be an array"));
         }
         if !self.root {
-            // Only the root can order it; JS forwards the frame up unchanged.
-            return Ok(Received::verdict(r#"{"k":"b","up":true}"#));
+            // Only the root can order it; JS forwards the frame up unchanged, and keeps it until
+            // it comes back sequenced (origin and number tell which `q` that is), to send it
+            // again if the parent is lost before that.
+            let mut v = String::from(r#"{"k":"b","up":true,"o":"#);
+            write_str(o, &mut v);
+            let _ = write!(v, r#","n":{n}}}"#);
+            return Ok(Received::verdict(v));
         }
         // From here the batch is sequenced whatever happens: the child waits for its `q`, and
         // an `ok:false` one lets it roll back instead of stalling.
