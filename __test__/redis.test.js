@@ -4,6 +4,7 @@
 const { test, before, after } = require('node:test')
 const assert = require('assert')
 const { startRedis, spawnRedisPeer } = require('./redis-server')
+const { until } = require('./helpers')
 const { initial, orderProblems } = require('./fixtures/random-ops')
 
 let redis
@@ -93,11 +94,12 @@ test('entries a foreign or hostile client writes are skipped by every process al
       // A well-formed batch from a foreign writer is a batch like any other.
       assert.deepStrictEqual(await p.call('return raw(ipos.x)'), [1, 2, 3])
     }
-    // A process joining now reads the same entries and ends in the same state (it reports them
-    // before it has an 'error' listener: as warnings).
+    // A process joining now reads the same entries and ends in the same state; what it met while
+    // joining reaches the 'error' listener it attached once IPOS.new() resolved.
     const late = spawnRedisPeer(o)
     await late.up
     assert.deepStrictEqual(await late.call('return raw(ipos.x)'), [1, 2, 3])
+    assert.deepStrictEqual(await late.call('await new Promise((r) => setImmediate(r)); return errors.map((e) => e.code)'), want)
     await late.stop()
   } finally {
     await stopAll([a, b])
@@ -284,6 +286,86 @@ test('a process that fell a whole interval behind reloads the snapshot and keeps
     assert.deepStrictEqual(await b.call('return raw(ipos.n).list'), want)
     for (const p of [a, b]) assert.deepStrictEqual(await p.call('return errors'), [])
   } finally {
+    await stopAll([a, b])
+  }
+})
+
+test('a write Redis accepted but nobody read back before it restarted empty is appended again, once', { timeout: 60000 }, async () => {
+  const server = await startRedis({ persist: false })
+  const o = { redis: server.url, name: 'lost' }
+  const a = spawnRedisPeer(o)
+  let b = null
+  try {
+    await a.up
+    await a.call(`ipos.create('x', { list: ['first'] }); await ipos.flush()`)
+    // a's reader misses the next entry and then waits: its write is in the log, read by no one.
+    await a.call(`
+      const L = ipos[require('../../lib/state').STATE].peers.parent
+      const deliver = L.deliver
+      const xread = L.blk.xread
+      globalThis.missed = 0
+      L.deliver = function (entries) {
+        missed += entries.length
+        L.deliver = deliver
+        L.blk.xread = function () {
+          L.blk.xread = xread
+          return new Promise(() => {}) // a closed connection ends the read
+        }
+      }
+      ipos.x.list.push('accepted, not read back')
+      return true`)
+    await until(() => a.call('return missed === 1 && ipos[require("../../lib/state").STATE].peers.parent.inflight.size === 0'), 10000, 'the XADD answered and the entry missed')
+    await server.restart()
+    await a.call(`if (!events.includes('reconnect')) await new Promise((r) => ipos.once('reconnect', r))`)
+    await a.call('await ipos.flush()')
+    const want = { list: ['first', 'accepted, not read back'] }
+    assert.deepStrictEqual(await a.call('return raw(ipos.x)'), want)
+    assert.strictEqual(await a.call("return ipos[require('../../lib/state').STATE].core.pending"), 0)
+    b = spawnRedisPeer(o)
+    await b.up
+    assert.deepStrictEqual(await b.call('return raw(ipos.x)'), want)
+    assert.deepStrictEqual(await a.call('return errors'), [])
+  } finally {
+    await stopAll(b ? [a, b] : [a])
+    await server.stop()
+  }
+})
+
+test('a Redis process that listens on a socket: its socket peers write into the stream through it and see the stream', { timeout: 60000 }, async () => {
+  const { socketPath, joined } = require('./socket-helpers')
+  const o = opts()
+  const [a, b] = [spawnRedisPeer(o), spawnRedisPeer(o)]
+  const path = socketPath('redis')
+  let s = null
+  try {
+    await Promise.all([a.up, b.up])
+    await a.call(`ipos.create('x', { list: ['a0'] }); await ipos.listen(${JSON.stringify(path)}); await ipos.flush()`)
+    s = await joined(path)
+    assert.deepStrictEqual(await s.call('return raw(ipos.x)'), { list: ['a0'] })
+    // Up: the socket peer's flush resolves once its write is in the stream and read back.
+    await s.call("ipos.x.list.push('s1'); ipos.create('fromS', 1); await ipos.flush()")
+    await b.call('await ipos.flush()')
+    assert.deepStrictEqual(await b.call('return [raw(ipos.x), ipos.fromS]'), [{ list: ['a0', 's1'] }, 1])
+    // Down: b's write reaches the socket peer through the stream and a.
+    await b.call("ipos.x.list.push('b1'); ipos.fromS = 2; await ipos.flush()")
+    await a.call('await ipos.flush()')
+    await s.call('await ipos.flush()')
+    assert.deepStrictEqual(await s.call('return [raw(ipos.x), ipos.fromS]'), [{ list: ['a0', 's1', 'b1'] }, 2])
+    // All three at once converge on the stream's order.
+    await Promise.all([
+      a.call("for (let i = 0; i < 20; i++) { ipos.x.list.push('a' + i); if (i % 4 === 0) await new Promise((r) => setImmediate(r)) } await ipos.flush()"),
+      b.call("for (let i = 0; i < 20; i++) { ipos.x.list.push('b' + i); if (i % 3 === 0) await new Promise((r) => setImmediate(r)) } await ipos.flush()"),
+      s.call("for (let i = 0; i < 20; i++) { ipos.x.list.push('s' + i); if (i % 5 === 0) await new Promise((r) => setImmediate(r)) } await ipos.flush()"),
+    ])
+    for (let round = 0; round < 2; round++) await Promise.all([a, b, s].map((p) => p.call('await ipos.flush()')))
+    const want = await b.call('return raw(ipos.x)')
+    assert.strictEqual(want.list.length, 63)
+    assert.deepStrictEqual(await a.call('return raw(ipos.x)'), want)
+    assert.deepStrictEqual(await s.call('return raw(ipos.x)'), want)
+    for (const who of ['a', 'b', 's']) assert.deepStrictEqual(want.list.slice(3).filter((v) => v[0] === who), Array.from({ length: 20 }, (_, i) => who + i), `${who}'s writes keep their order`)
+    for (const p of [a, b, s]) assert.deepStrictEqual(await p.call('return errors'), [])
+  } finally {
+    if (s) s.kill()
     await stopAll([a, b])
   }
 })

@@ -16,21 +16,19 @@ class IPOS {
   /** In a process with a parent channel: a Promise that resolves once synchronised; else the instance. */
   static new(options) {
     const ipos = new IPOS(options)
+    const r = start(ipos, options)
+    if (!(r instanceof Promise)) return r
+    // Errors met while joining wait for the caller's 'error' listener, which it can only attach
+    // once this resolves.
     const s = ipos[STATE]
-    // A socket to join: the IPC channel, if this process has one, is left to the user.
-    if (options && options.connect !== undefined) return connect(ipos, s, options)
-    // Attached to Redis, the stream is the parent; an IPC channel is left to the user.
-    if (options && options.redis !== undefined) return require('./redis').attach(s).then(() => ipos)
-    const link = parentLink(options && options.parent)
-    if (link === null) return ipos
-    return new Promise((resolve) => {
-      s.readyTimer = setTimeout(() => {
-        s.readyTimer = null
-        s.readyResolve = null
-        resolve(ipos)
-      }, s.opts.syncTimeout)
-      s.readyResolve = () => resolve(ipos)
-      s.peers.connectParent(link)
+    s.starting = true
+    return r.then((v) => {
+      s.started()
+      return v
+    }, (e) => {
+      s.starting = false
+      s.early = []
+      throw e
     })
   }
 
@@ -132,6 +130,26 @@ const INSTANCE = {
     t[STATE].remove(p)
     return true
   },
+}
+
+/** Connects a new instance to its parent, socket or Redis: the instance, or a Promise of it. */
+function start(ipos, options) {
+  const s = ipos[STATE]
+  // A socket to join: the IPC channel, if this process has one, is left to the user.
+  if (options && options.connect !== undefined) return connect(ipos, s, options)
+  // Attached to Redis, the stream is the parent; an IPC channel is left to the user.
+  if (options && options.redis !== undefined) return require('./redis').attach(s).then(() => ipos)
+  const link = parentLink(options && options.parent)
+  if (link === null) return ipos
+  return new Promise((resolve) => {
+    s.readyTimer = setTimeout(() => {
+      s.readyTimer = null
+      s.readyResolve = null
+      resolve(ipos)
+    }, s.opts.syncTimeout)
+    s.readyResolve = () => resolve(ipos)
+    s.peers.connectParent(link)
+  })
 }
 
 module.exports = { IPOS }

@@ -207,6 +207,10 @@ class RedisLink extends Link {
   /** Loads the latest snapshot and the log after it, then follows the log. */
   async join() {
     let r
+    // A reload: batches made before it that are still pending once the log is read are not in
+    // the log (accepted, then lost with a Redis that restarted empty or trimmed by a reseed):
+    // they go in again, once each.
+    const before = this.s.joined ? this.unordered() : null
     try {
       const s = this.s
       const seed = s.joined ? s.core.snapshot() : EMPTY
@@ -229,8 +233,35 @@ class RedisLink extends Link {
     await this.s.inbound.idle()
     if (this.gone) return
     if (!this.s.joined) return // refused: `send` got the nack
+    if (before !== null && before.size > 0) {
+      const inHand = new Set([...this.inflight.values(), ...this.uncertain, ...this.queued])
+      const lost = [...this.unordered()].filter((f) => before.has(f) && !inHand.has(f))
+      if (lost.length > 0) debug('redis: %d batch(es) made before the reload are not in the log; appending them again', lost.length)
+      for (const f of lost) this.append(f)
+    }
     this.joinedResolve()
     if (!this.reading) this.read()
+    await this.placeLater()
+  }
+
+  /**
+   * Pings that waited for the connection or a reload: everything sent before them is in the log
+   * now, so each is answered once the reader reaches the log's end as of now.
+   */
+  async placeLater() {
+    if (!this.waiting.some((w) => w.id === 'later') || this.down || this.uncertain.length > 0 || this.queued.length > 0 || !this.reading) return
+    const top = await this.cmd.xrevrange(this.keys[0], '+', '-', 'COUNT', 1).catch(() => [])
+    const end = top.length > 0 ? top[0][0] : this.lastId
+    for (const w of this.waiting) if (w.id === 'later') w.id = end
+    if (cmpId(end, this.lastId) <= 0) this.deliver([])
+  }
+
+  /** The `b` frames this process made or relayed that the log has not ordered yet, oldest first. */
+  unordered() {
+    const s = this.s
+    const out = new Set(s.core.pendingFrames())
+    for (const list of s.peers.relayed.values()) for (const e of list) out.add(e.frame)
+    return out
   }
 
   /** XREAD BLOCK in a loop; with each batch, whether the log was trimmed or lost behind us. */
@@ -252,19 +283,29 @@ class RedisLink extends Link {
       if (this.gone) break
       if (res === null) {
         await this.pause(this.blk)
+        // Back after an error: the log may have been lost meanwhile, and a blocking read of an
+        // empty log would wait for someone's next write to tell.
+        const now = this.gone ? null : await this.blk.hmget(this.keys[1], 'trim', 'epoch').catch(() => null)
+        if (now !== null && this.stale(now)) return this.reload(now)
         continue
       }
-      const [trim, epoch] = res[1]
-      if (epoch !== this.epoch || (trim !== null && cmpId(trim, this.lastId) > 0)) {
-        // Emptied (restarted without persistence) or trimmed past what we read: start over.
-        debug('redis: log %s; reloading the snapshot', epoch !== this.epoch ? 'lost' : 'trimmed past us')
-        this.reading = false
-        return this.join()
-      }
+      if (this.stale(res[1])) return this.reload(res[1])
       const streams = res[0]
       if (streams) this.deliver(streams[0][1])
     }
     this.reading = false
+  }
+
+  /** Whether the log was emptied (restarted without persistence) or trimmed past what we read. */
+  stale([trim, epoch]) {
+    return epoch !== this.epoch || (trim !== null && cmpId(trim, this.lastId) > 0)
+  }
+
+  /** Starts over from the latest snapshot. */
+  reload([, epoch]) {
+    debug('redis: log %s; reloading the snapshot', epoch !== this.epoch ? 'lost' : 'trimmed past us')
+    this.reading = false
+    return this.join()
   }
 
   /** RETRY_MS, or less: until `client` is connected again. */
@@ -338,10 +379,13 @@ class RedisLink extends Link {
    */
   ping(i) {
     const answer = () => this.onFrame(this, `{"t":"P","i":${i}}`)
-    if (this.down || this.uncertain.length > 0 || this.queued.length > 0) return this.waiting.push({ id: 'later', answer })
-    untilClosed(this.cmd, this.cmd.xrevrange(this.keys[0], '+', '-', 'COUNT', 1)).then((top) => {
+    if (this.down || this.uncertain.length > 0 || this.queued.length > 0 || !this.reading) return this.waiting.push({ id: 'later', answer })
+    // The epoch too: entry ids of a log that was lost and started over say nothing about ours.
+    untilClosed(this.cmd, Promise.all([this.cmd.xrevrange(this.keys[0], '+', '-', 'COUNT', 1), this.cmd.hget(this.keys[1], 'epoch')])).then(([top, epoch]) => {
       const id = top.length > 0 ? top[0][0] : '0-0'
-      if (this.gone || cmpId(id, this.lastId) <= 0) answer()
+      if (this.gone) answer()
+      else if (epoch !== this.epoch) this.waiting.push({ id: 'later', answer }) // answered after the reload
+      else if (cmpId(id, this.lastId) <= 0) answer()
       else this.waiting.push({ id, answer })
     }, () => this.waiting.push({ id: 'later', answer }))
   }
@@ -370,10 +414,7 @@ class RedisLink extends Link {
       return
     }
     this.down = false
-    // Pings that waited for the connection: everything sent before them is in the log now.
-    const top = await this.cmd.xrevrange(this.keys[0], '+', '-', 'COUNT', 1).catch(() => [])
-    const end = top.length > 0 ? top[0][0] : this.lastId
-    for (const w of this.waiting) if (w.id === 'later') w.id = end
+    await this.placeLater()
     debug('redis: reconnected')
     this.s.emitter.emit('reconnect', { peer: this.target, role: 'parent' })
   }

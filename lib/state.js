@@ -44,6 +44,8 @@ class State {
     this.closers = [] // stop what close() must stop besides the links (listeners, reconnects)
     this.readyTimer = null // resolves `IPOS.new()` after syncTimeout unless a snapshot arrives first
     this.warned = new Set()
+    this.starting = false // `IPOS.new()` has not resolved yet
+    this.early = [] // errors met meanwhile, with no 'error' listener to hear them
     this.decodeCtx = {
       functions: !!this.opts.functions,
       onUnknownClass: (name) => this.error(iposError(Error, 'ERR_IPOS_UNKNOWN_CLASS', `Did not recognize type \`${name}\`. Did you register it in the child process? An instance of class ${name} arrived, but ${name} is not registered in this process: call IPOS.registerClass(${name}) before IPOS.new(); the value was kept as its serialised data`)),
@@ -63,6 +65,14 @@ class State {
 
   where(key, segs) {
     return codec.formatPath(key, segs)
+  }
+
+  /** `IPOS.new()` resolved: errors met while joining go to the listeners attached meanwhile. */
+  started() {
+    this.starting = false
+    const early = this.early
+    this.early = []
+    if (early.length > 0) setImmediate(() => early.forEach((e) => this.report(e)))
   }
 
   /** The parent's state is applied here: `IPOS.new()` resolves. */
@@ -145,7 +155,12 @@ class State {
     debug('error %s: %s', err.code, err.message)
     if (link && err.peer === undefined) err.peer = link.target
     if (link && link.onPeerError) link.onPeerError(err)
+    this.report(err)
+  }
+
+  report(err) {
     if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', err)
+    else if (this.starting) this.early.push(err)
     else if (!this.warned.has(err.code)) {
       // Without an 'error' listener nothing throws (a bad peer must not crash us); warn once per code.
       this.warned.add(err.code)
