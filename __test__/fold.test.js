@@ -18,6 +18,7 @@ function holdFrom(cp) {
   }
   return {
     batches: () => (held || []).filter((m) => m.d.startsWith('{"t":"b"')).length,
+    frames: () => (held || []).filter((m) => m.d.startsWith('{"t":"b"')).map((m) => m.d),
     release() {
       const frames = held
       held = null
@@ -53,6 +54,38 @@ test("a concurrent writer's keys land before this process's pending ones, whose 
     assert.strictEqual(JSON.stringify([...ipos.m]), want)
     assert.strictEqual(await p.call('return JSON.stringify([...raw(ipos.m)])'), want)
     assert.strictEqual(await p.call("return ipos.m.get('c1') === held && errors.length === 0"), true)
+  } finally {
+    ipos.close()
+    p.kill()
+  }
+})
+
+test('sets in one tick on one Map leave as one op with several pairs, applied in order everywhere with one event each', async () => {
+  const ipos = IPOS.new()
+  const k = { id: 1 }
+  ipos.create('m', new Map([['a', 0], [k, 'obj'], ['inner', new Map()]]))
+  const p = spawnPeer()
+  await p.up
+  await ipos.addProcess(p.child)
+  const events = []
+  ipos.on('change', (e) => events.push(e))
+  try {
+    const wire = holdFrom(p.child)
+    // New keys, an existing key set twice, an object key (by position), -0, then a nested Map
+    // (another Map: its own op) and the outer Map again.
+    await p.call(`const m = ipos.m; m.set('b', 1); m.set('a', 2); m.set([...raw(m).keys()][1], 'obj2'); m.set(-0, 'zero'); m.set('a', 3);
+      m.get('inner').set('x', 1); m.get('inner').set('y', 2); m.set('c', 4); ${STATE}.outbox.flush(); return true`)
+    await until(() => wire.batches() === 1, 5000, "the child's batch to reach the parent")
+    const frame = JSON.parse(wire.frames()[0])
+    assert.deepStrictEqual(frame.ops.map((op) => [op[0], op.length]), [['ms', 13], ['ms', 7], ['ms', 5]])
+    wire.release()
+    await ipos.flush()
+    await p.call('await ipos.flush(); return true')
+    const want = [['a', 3], [k, 'obj2'], ['inner', [['x', 1], ['y', 2]]], ['b', 1], [0, 'zero'], ['c', 4]]
+    const shown = (m) => [...m].map(([key, v]) => [key, v instanceof Map ? [...v] : v])
+    assert.deepStrictEqual(shown(ipos.m), want)
+    assert.strictEqual(await p.call('return JSON.stringify([...raw(ipos.m)].map(([k, v]) => [k, v instanceof Map ? [...v] : v]))'), JSON.stringify(want))
+    assert.deepStrictEqual(events.map((e) => [e.kind, e.path.length]), Array(8).fill(['mapSet', 1]).map((x, i) => (i === 5 || i === 6 ? ['mapSet', 2] : x)))
   } finally {
     ipos.close()
     p.kill()

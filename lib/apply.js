@@ -113,10 +113,13 @@ function applyOp(fields, op, ctx, emit) {
       spliceIn(cur, 0, 0, ctx.decode(op[3]))
       break
     case 'ms': {
-      const r = resolveKeyRef(cur, op[3], ctx)
-      if (js) js.push(r.key)
-      cur.set(r.key, replaceValue(cur.get(r.key), ctx.decode(op[4])))
-      break
+      // One or more key/value pairs, set in order.
+      for (let j = 3; j < op.length; j += 2) {
+        const r = resolveKeyRef(cur, op[j], ctx)
+        cur.set(r.key, replaceValue(cur.get(r.key), ctx.decode(op[j + 1])))
+        if (emit) emit(key, js.concat(r.key), 'mapSet')
+      }
+      return
     }
     case 'mm': {
       // Patch only (never on the wire): these keys back to the end of the Map, values kept.

@@ -47,7 +47,7 @@ const MAP_METHODS = {
     }
     const [json, stored] = snapshot(owner, v, path.key, segs)
     t.set(k, stored)
-    owner.outbox.record('ms', path.key, path.wire, segs, `${kj},${json}`)
+    owner.outbox.mapSet(t, path, segs, `${kj},${json}`)
     return this
   },
   delete(k) {

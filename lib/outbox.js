@@ -8,6 +8,8 @@ const { writeOp, appendHead } = require('./ops')
 
 /** Holes one batch may make in all (the core's `MAX_GAP`): a batch that would pass it is split. */
 const { MAX_GAP: MAX_HOLES } = require('./limits')
+/** Most path segments of an `ms` op with several pairs (the core's `MAX_PAIRS_PATH`). */
+const MAX_PAIRS_PATH = 8
 const { fromCore } = require('./errors')
 
 class Outbox {
@@ -63,8 +65,29 @@ class Outbox {
       this.eventFor('a', path.key, path.fmt)
       return
     }
-    this.run = { t, head: appendHead(this.keyJson(path.key), path.wire), items: [json] }
+    this.run = { t, head: appendHead(this.keyJson(path.key), path.wire), items: [json], tail: ']]' }
     this.add(this.run, 'a', path.key, path.fmt)
+  }
+
+  /**
+   * Buffers `t.set(k, v)` (`pair`: key and value as JSON). Sets that follow each other on the
+   * same Map extend one `ms` op with more pairs: the frame is then mostly the pairs, which every
+   * process reads and the root relays.
+   */
+  mapSet(t, path, segs, pair) {
+    const run = this.run
+    if (run !== null && run.t === t && this.buffer[this.buffer.length - 1] === run) {
+      run.items.push(pair)
+      this.eventFor('ms', path.key, segs)
+      return
+    }
+    const head = writeOp('ms', this.keyJson(path.key), path.wire, '')
+    if (path.wire.length > MAX_PAIRS_PATH) {
+      this.record('ms', path.key, path.wire, segs, pair)
+      return
+    }
+    this.run = { t, head: head.slice(0, -1), items: [pair], tail: ']' }
+    this.add(this.run, 'ms', path.key, segs)
   }
 
   /**
@@ -90,7 +113,7 @@ class Outbox {
     if (this.buffer.length === 0) return
     const buf = this.buffer
     for (let i = 0; i < buf.length; i++) {
-      if (typeof buf[i] !== 'string') buf[i] = `${buf[i].head}${buf[i].items.join(',')}]]`
+      if (typeof buf[i] !== 'string') buf[i] = `${buf[i].head}${buf[i].items.join(',')}${buf[i].tail}`
     }
     this.run = null
     this.holes = 0

@@ -165,6 +165,7 @@ impl Engine {
         while self.pending.front().is_some_and(|p| p.n <= done) {
             self.pending.pop_front();
         }
+        self.touched = None;
         // A process that already shows state (re-added, or resynced) patches it in place, so
         // references user code holds stay valid where the object survives.
         let had_state = !self.fields.is_empty() || !self.pending.is_empty();
@@ -297,6 +298,7 @@ impl Engine {
                 &mut self.scratch,
                 Growth::new(self.limits.max_array_length),
             )?;
+            self.standby_apply(&ops);
             self.seq = q;
             self.sequenced.record(o, n, q);
             return Ok(Received {
@@ -340,16 +342,22 @@ impl Engine {
             ));
         }
         let (rest, patch) = if ok && head.applied {
-            // Our own batch, as we predicted it: only the confirmed state moves.
-            if self.pending.len() == 1 {
-                self.confirmed = None;
-            } else if let Some(c) = self.confirmed.as_mut() {
-                apply_batch_in(
+            // Our own batch, as we predicted it: only the confirmed state moves. After the last
+            // pending batch it equals the shown state and stays on as a standby copy.
+            if let Some(c) = self.confirmed.as_mut() {
+                let applied = apply_batch_in(
                     c,
                     &head.ops,
                     &mut self.scratch,
                     Growth::new(self.limits.max_array_length),
-                )?;
+                );
+                if self.pending.len() == 1 {
+                    if applied.is_err() {
+                        self.confirmed = None;
+                    }
+                } else {
+                    applied?;
+                }
             }
             (r#","apply":"none","own":true"#, None)
         } else if ok {
@@ -375,6 +383,9 @@ impl Engine {
         let Some(done) = self.pending.pop_front() else {
             return Err(CoreError::bad_sequence("no pending batch"));
         };
+        if let Some(t) = self.touched.as_mut() {
+            t.count(&done.ops, false);
+        }
         let patch = patch.map(|()| self.rebase());
         self.seq = q;
         self.sequenced.record(&self.origin, n, q);
