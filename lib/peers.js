@@ -153,7 +153,9 @@ class Peers {
     link.heldPings = null
     if (!wasSynced) return
     // We are the root of what is left. Pending ops we already show here become sequenced, so
-    // our children get them too.
+    // our children get them too; Maps whose order waited for them are put in order first.
+    const order = this.s.core.reorder()
+    if (order !== '[]') this.s.inbound.applyRemote(JSON.parse(order), link)
     for (const f of this.s.core.becomeRoot()) this.sendDown(f)
     this.s.emitter.emit('peerLeft', { peer: link.target, role: 'parent', reason })
   }

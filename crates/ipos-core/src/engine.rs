@@ -26,6 +26,7 @@ use crate::value::Fields;
 
 mod fold;
 mod follow;
+mod order;
 mod receive;
 mod resend;
 mod sequenced;
@@ -127,6 +128,8 @@ pub struct Engine {
     resync_due: bool,
     /// A streamed snapshot being received from the parent.
     incoming: Option<stream::Incoming>,
+    /// Maps whose entry order is put right once nothing is pending (see `order`).
+    unordered: Vec<order::Unordered>,
     /// Where the pending batches act, kept as they come and go (`None`: to be counted again).
     touched: Option<fold::Touched>,
     /// Remote batches applied to the standby copy of `confirmed` since nothing is pending.
@@ -158,6 +161,7 @@ impl Engine {
             incoming: None,
             standby: 0,
             touched: None,
+            unordered: Vec::new(),
         }
     }
 
@@ -296,6 +300,7 @@ impl Engine {
             };
             (ops, text, frame)
         };
+        self.order_track(&ops);
         let n = self.number_batch();
         if !self.root {
             if before.is_some() {
@@ -424,6 +429,9 @@ impl Engine {
                     &mut self.scratch,
                     Growth::new(self.limits.max_array_length),
                 );
+                if r.is_ok() {
+                    self.order_track(&ops);
+                }
                 (ops, r)
             }
             Err(e) => (Vec::new(), Err(e)),
@@ -481,6 +489,7 @@ impl Engine {
         }
         let patch = fields_patch(&self.fields, &new);
         self.fields = new;
+        self.order_forget();
         if self.pending.is_empty() {
             self.confirmed = None;
         }
@@ -534,7 +543,20 @@ impl Engine {
         }
         debug_assert!(crate::value::same_fields(&state, &self.fields));
         self.fields = state;
+        // The replayed state has every Map in order (JS asked for the moves first: `reorder`).
+        self.order_forget();
         frames
+    }
+
+    /// Puts in order now the Maps whose order waits for nothing to be pending (see `order`);
+    /// returns the patch for JS, a JSON array of `mm` ops. Before `become_root`, whose state has
+    /// every Map in order.
+    pub fn reorder(&mut self) -> String {
+        self.settle_queue();
+        let mut out = String::from("[");
+        self.order_settle(&mut out);
+        out.push(']');
+        out
     }
 
     /// The visible state as a JSON object `{field: encodedValue}` (tests and debugging).

@@ -4,10 +4,10 @@
 //! shown) costs in proportion to the state. Most remote batches touch other places than the
 //! pending ones do, and then they commute: applied on top they give the same values. What can
 //! still differ is the order of a Map whose new keys (the remote batch's) must come before the
-//! ones this process added and the root has not ordered yet. So a commuting batch is applied to
-//! both states as it is, those pending keys are moved back to the end of their Map, and JS gets
-//! the batch's ops plus an `mm` (move these keys to the end, which keeps the values' identity).
-//! The cost is in proportion to the ops involved. Anything else falls back to `rebase`.
+//! ones this process added and the root has not ordered yet: that is put right later, once
+//! (see `order`). So a commuting batch is applied to both states as it is, and JS gets the
+//! batch's ops. The cost is in proportion to the ops involved. Anything else falls back to
+//! `rebase`.
 //!
 //! "Touches the same place" is decided on paths alone, conservatively: a path counts up to its
 //! first array index (an array's elements shift and its length moves, so any two ops inside one
@@ -17,9 +17,9 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 
-use crate::apply::{get_at, walk, Growth};
+use crate::apply::Growth;
 use crate::error::CoreError;
-use crate::op::{encode_op_after, encode_seg, Op};
+use crate::op::{encode_op_after, Op};
 use crate::path::Seg;
 use crate::txn::apply_batch_in;
 use crate::value::{Hasher, MapKey, Value};
@@ -199,7 +199,7 @@ impl Touched {
 }
 
 /// Whether two paths name the same place (as far as `step` tells).
-fn same_path(a: &[Seg], b: &[Seg]) -> bool {
+pub(super) fn same_path(a: &[Seg], b: &[Seg]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| step(x) == step(y))
 }
 
@@ -236,8 +236,9 @@ impl Engine {
             &mut out,
             ops.iter().filter(|o| !matches!(o, Op::Dispatch { .. })),
         );
+        self.order_track(ops);
         for &i in &maps {
-            self.restore_order(&ops[i], &mut out);
+            self.order_defer(&ops[i]);
         }
         push_ops(
             &mut out,
@@ -289,89 +290,6 @@ impl Engine {
         }
         Some(maps)
     }
-
-    /// After a commuting `ms` (`set`) landed in a Map the pending batches add to: moves the keys
-    /// they added (or deleted and set again) back to the end, in their order, as replaying them
-    /// on the root's state would put them; appends one `mm` op naming them to `out`.
-    fn restore_order(&mut self, set: &Op, out: &mut String) {
-        let Op::MapSet { key, path, .. } = set else {
-            return;
-        };
-        let base = self
-            .confirmed
-            .as_ref()
-            .and_then(|c| c.get(key))
-            .and_then(|root| get_at(root, path));
-        let Some(Value::Map(base)) = base else {
-            return;
-        };
-        // The keys whose place the pending batches decide.
-        let mut deleted = HashSet::new();
-        let mut theirs = HashSet::new();
-        for op in self.pending.iter().flat_map(|p| p.ops.iter()) {
-            let (Op::MapSet {
-                key: k,
-                path: p,
-                map_key,
-                ..
-            }
-            | Op::MapDelete {
-                key: k,
-                path: p,
-                map_key,
-            }) = op
-            else {
-                continue;
-            };
-            if k != key || !same_path(p, path) {
-                continue;
-            }
-            let Some(mk) = map_key.map_key() else {
-                continue;
-            };
-            if matches!(op, Op::MapDelete { .. }) {
-                deleted.insert(mk);
-            } else if deleted.contains(&mk) || !base.contains_key(&mk) {
-                theirs.insert(mk);
-            }
-        }
-        theirs.extend(deleted.into_iter().filter(|k| base.contains_key(k)));
-        let Some(Ok(Value::Map(m))) = self.fields.get_mut(key).map(|root| walk(root, path)) else {
-            return;
-        };
-        let Some(from) = theirs.iter().filter_map(|k| m.get_index_of(k)).min() else {
-            return;
-        };
-        let ours = theirs.iter().filter(|k| m.contains_key(*k)).count();
-        if m.len() - from == ours {
-            return; // already last
-        }
-        let m = std::rc::Rc::make_mut(m);
-        let tail: Vec<_> = m.drain(from..).collect();
-        let (moved, stay): (Vec<_>, Vec<_>) =
-            tail.into_iter().partition(|(k, _)| theirs.contains(k));
-        m.extend(stay);
-        push_op(out, |s| {
-            s.push_str(r#"["mm","#);
-            crate::codec::write_str(key, s);
-            s.push_str(",[");
-            for (i, seg) in path.iter().enumerate() {
-                if i > 0 {
-                    s.push(',');
-                }
-                encode_seg(seg, s);
-            }
-            s.push_str("],[");
-            for (i, (k, (kv, v))) in moved.into_iter().enumerate() {
-                if i > 0 {
-                    s.push(',');
-                }
-                encode_seg(&Seg::of_key(&kv), s);
-                m.insert(k, (kv, v));
-            }
-            s.push_str("]]");
-        });
-    }
 }
 
 /// Appends ops to a JSON array being written (`out` starts with `[`), a run of `Map#set`s on one
@@ -385,14 +303,6 @@ fn push_ops<'a>(out: &mut String, ops: impl Iterator<Item = &'a Op>) {
         encode_op_after(prev, op, out);
         prev = Some(op);
     }
-}
-
-/// Appends one op to a JSON array being written (`out` starts with `[`).
-fn push_op(out: &mut String, write: impl FnOnce(&mut String)) {
-    if out.len() > 1 {
-        out.push(',');
-    }
-    write(out);
 }
 
 #[cfg(test)]

@@ -170,6 +170,8 @@ impl Engine {
         // references user code holds stay valid where the object survives.
         let had_state = !self.fields.is_empty() || !self.pending.is_empty();
         let old = std::mem::replace(&mut self.fields, snap.fields);
+        // The patch below is a diff of the whole state: it puts every Map in order.
+        self.order_forget();
         self.confirmed = None;
         if !self.pending.is_empty() {
             self.confirmed = Some(self.fields.clone());
@@ -386,12 +388,25 @@ impl Engine {
         if let Some(t) = self.touched.as_mut() {
             t.count(&done.ops, false);
         }
-        let patch = patch.map(|()| self.rebase());
+        let mut patch = patch.map(|()| {
+            let mut s = String::new();
+            encode_ops(&self.rebase(), &mut s);
+            s
+        });
+        let mut rest = rest;
+        if patch.is_none() && self.pending.is_empty() && !self.unordered.is_empty() {
+            // Nothing pending any more: every key has its place in the confirmed state.
+            let mut s = String::from("[");
+            self.order_settle(&mut s);
+            s.push(']');
+            rest = r#","apply":"patch","own":true"#;
+            patch = Some(s);
+        }
         self.seq = q;
         self.sequenced.record(&self.origin, n, q);
         let origin = &self.origin;
         Ok(Received {
-            verdict: q_verdict(origin, rest, patch.as_deref()),
+            verdict: q_verdict_text(origin, rest, patch.as_deref()),
             frame: raw
                 .is_none()
                 .then(|| q_frame(q, origin, n, ok, if ok { &done.text } else { "[]" })),
