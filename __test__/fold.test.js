@@ -93,3 +93,31 @@ test('sets in one tick on one Map leave as one op with several pairs, applied in
     p.kill()
   }
 })
+
+test("an object key this process adds while a Map waits for its order ends in the root's place too", async () => {
+  const ipos = IPOS.new()
+  ipos.create('m', new Map([['k0', 0]]))
+  const p = spawnPeer()
+  await p.up
+  await ipos.addProcess(p.child)
+  try {
+    const wire = holdFrom(p.child)
+    await p.call(`ipos.m.set('c1', 1); ${STATE}.outbox.flush(); return true`)
+    await until(() => wire.batches() === 1, 5000, "the child's first write to reach the parent")
+    ipos.m.set('p1', 1)
+    await until(async () => (await p.call('return ipos.m.size')) === 3, 5000, "the parent's key to reach the child")
+    // A new object key, then the same entry again by position, in a later batch of the child.
+    await p.call(`const o = { o: 1 }; ipos.m.set(o, 'x'); ${STATE}.outbox.flush(); ipos.m.set(o, 'y'); ${STATE}.outbox.flush(); return true`)
+    await until(() => wire.batches() === 3, 5000, "the child's later writes to reach the parent")
+    wire.release()
+    await p.call('await ipos.flush(); return true')
+    await ipos.flush()
+    const want = JSON.stringify([['k0', 0], ['p1', 1], ['c1', 1], [{ o: 1 }, 'y']])
+    assert.strictEqual(JSON.stringify([...ipos.m]), want)
+    assert.strictEqual(await p.call('return JSON.stringify([...raw(ipos.m)])'), want)
+    assert.strictEqual(await p.call('return errors.length'), 0)
+  } finally {
+    ipos.close()
+    p.kill()
+  }
+})

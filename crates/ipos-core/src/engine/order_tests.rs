@@ -103,3 +103,22 @@ fn a_snapshot_taken_while_a_map_waits_for_its_order_replaces_it_in_order() {
     assert_eq!(keys(&mut child), keys(&mut root));
     assert_eq!(child.pending_len(), 0);
 }
+
+#[test]
+fn an_object_key_that_moves_is_named_by_its_position_when_its_turn_comes() {
+    let (mut root, mut child) = pair();
+    let up1 = set(&mut child, "c1");
+    let q = set(&mut root, "p1");
+    child.receive(&q, true).unwrap();
+    let up2 = child.local(r#"[["ms","m",[],{"o":1},"x"]]"#).unwrap();
+    let Received { frame: f1, .. } = root.receive(&up1, false).unwrap();
+    let Received { frame: f2, .. } = root.receive(&up2, false).unwrap();
+    child.receive(&f1.unwrap(), true).unwrap();
+    let v = child.receive(&f2.unwrap(), true).unwrap().verdict;
+    // [k0, c1, p1, {o}] -> c1 goes to the end, then the object key, standing at 2 by then.
+    assert_eq!(
+        v,
+        r##"{"k":"q","o":"bb","apply":"patch","own":true,"ops":[["mm","m",[],["c1",{"~":"#","v":2}]]]}"##
+    );
+    assert_eq!(keys(&mut child), keys(&mut root));
+}
