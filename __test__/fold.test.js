@@ -18,6 +18,7 @@ function holdFrom(cp) {
   }
   return {
     batches: () => (held || []).flatMap(framesIn).filter((d) => d.startsWith('{"t":"b"')).length,
+    frames: () => (held || []).flatMap(framesIn).filter((d) => d.startsWith('{"t":"b"')),
     release() {
       const frames = held
       held = null
@@ -28,7 +29,7 @@ function holdFrom(cp) {
 
 const STATE = "ipos[require('../../lib/state').STATE]"
 
-test("a concurrent writer's keys land before this process's pending ones, whose values stay the same objects", async () => {
+test("a concurrent writer's keys end before this process's pending ones, whose values stay the same objects", async () => {
   const ipos = IPOS.new()
   ipos.create('m', new Map([['k0', 0]]))
   const p = spawnPeer()
@@ -44,8 +45,10 @@ test("a concurrent writer's keys land before this process's pending ones, whose 
     ipos.m.set('p1', 1)
     ipos.m.set('p2', { w: 2 })
     await until(async () => (await p.call('return ipos.m.size')) === 4, 5000, "the parent's keys to reach the child")
-    const mid = await p.call(`return [[...ipos.m.keys()], ipos.m.get('c1') === held, ipos.m.get('k0'), ${STATE}.core.pending]`)
-    assert.deepStrictEqual(mid, [['k0', 'p1', 'p2', 'c1'], true, 5, 1])
+    // While its write is pending the child shows every value; the entry order waits until the
+    // root has ordered that write.
+    const mid = await p.call(`return [[...ipos.m.keys()].sort(), ipos.m.get('c1') === held, ipos.m.get('k0'), ${STATE}.core.pending]`)
+    assert.deepStrictEqual(mid, [['c1', 'k0', 'p1', 'p2'], true, 5, 1])
     wire.release()
     await p.call('await ipos.flush(); return true')
     await ipos.flush()
@@ -53,6 +56,66 @@ test("a concurrent writer's keys land before this process's pending ones, whose 
     assert.strictEqual(JSON.stringify([...ipos.m]), want)
     assert.strictEqual(await p.call('return JSON.stringify([...raw(ipos.m)])'), want)
     assert.strictEqual(await p.call("return ipos.m.get('c1') === held && errors.length === 0"), true)
+  } finally {
+    ipos.close()
+    p.kill()
+  }
+})
+
+test('sets in one tick on one Map leave as one op with several pairs, applied in order everywhere with one event each', async () => {
+  const ipos = IPOS.new()
+  const k = { id: 1 }
+  ipos.create('m', new Map([['a', 0], [k, 'obj'], ['inner', new Map()]]))
+  const p = spawnPeer()
+  await p.up
+  await ipos.addProcess(p.child)
+  const events = []
+  ipos.on('change', (e) => events.push(e))
+  try {
+    const wire = holdFrom(p.child)
+    // New keys, an existing key set twice, an object key (by position), -0, then a nested Map
+    // (another Map: its own op) and the outer Map again.
+    await p.call(`const m = ipos.m; m.set('b', 1); m.set('a', 2); m.set([...raw(m).keys()][1], 'obj2'); m.set(-0, 'zero'); m.set('a', 3);
+      m.get('inner').set('x', 1); m.get('inner').set('y', 2); m.set('c', 4); ${STATE}.outbox.flush(); return true`)
+    await until(() => wire.batches() === 1, 5000, "the child's batch to reach the parent")
+    const frame = JSON.parse(wire.frames()[0])
+    assert.deepStrictEqual(frame.ops.map((op) => [op[0], op.length]), [['ms', 13], ['ms', 7], ['ms', 5]])
+    wire.release()
+    await ipos.flush()
+    await p.call('await ipos.flush(); return true')
+    const want = [['a', 3], [k, 'obj2'], ['inner', [['x', 1], ['y', 2]]], ['b', 1], [0, 'zero'], ['c', 4]]
+    const shown = (m) => [...m].map(([key, v]) => [key, v instanceof Map ? [...v] : v])
+    assert.deepStrictEqual(shown(ipos.m), want)
+    assert.strictEqual(await p.call('return JSON.stringify([...raw(ipos.m)].map(([k, v]) => [k, v instanceof Map ? [...v] : v]))'), JSON.stringify(want))
+    assert.deepStrictEqual(events.map((e) => [e.kind, e.path.length]), Array(8).fill(['mapSet', 1]).map((x, i) => (i === 5 || i === 6 ? ['mapSet', 2] : x)))
+  } finally {
+    ipos.close()
+    p.kill()
+  }
+})
+
+test("an object key this process adds while a Map waits for its order ends in the root's place too", async () => {
+  const ipos = IPOS.new()
+  ipos.create('m', new Map([['k0', 0]]))
+  const p = spawnPeer()
+  await p.up
+  await ipos.addProcess(p.child)
+  try {
+    const wire = holdFrom(p.child)
+    await p.call(`ipos.m.set('c1', 1); ${STATE}.outbox.flush(); return true`)
+    await until(() => wire.batches() === 1, 5000, "the child's first write to reach the parent")
+    ipos.m.set('p1', 1)
+    await until(async () => (await p.call('return ipos.m.size')) === 3, 5000, "the parent's key to reach the child")
+    // A new object key, then the same entry again by position, in a later batch of the child.
+    await p.call(`const o = { o: 1 }; ipos.m.set(o, 'x'); ${STATE}.outbox.flush(); ipos.m.set(o, 'y'); ${STATE}.outbox.flush(); return true`)
+    await until(() => wire.batches() === 3, 5000, "the child's later writes to reach the parent")
+    wire.release()
+    await p.call('await ipos.flush(); return true')
+    await ipos.flush()
+    const want = JSON.stringify([['k0', 0], ['p1', 1], ['c1', 1], [{ o: 1 }, 'y']])
+    assert.strictEqual(JSON.stringify([...ipos.m]), want)
+    assert.strictEqual(await p.call('return JSON.stringify([...raw(ipos.m)])'), want)
+    assert.strictEqual(await p.call('return errors.length'), 0)
   } finally {
     ipos.close()
     p.kill()

@@ -113,20 +113,32 @@ function applyOp(fields, op, ctx, emit) {
       spliceIn(cur, 0, 0, ctx.decode(op[3]))
       break
     case 'ms': {
-      const r = resolveKeyRef(cur, op[3], ctx)
-      if (js) js.push(r.key)
-      cur.set(r.key, replaceValue(cur.get(r.key), ctx.decode(op[4])))
-      break
+      // One or more key/value pairs, set in order.
+      for (let j = 3; j < op.length; j += 2) {
+        const ref = op[j]
+        const v = op[j + 1]
+        // A primitive key and value are used as parsed (the common case: nothing to resolve,
+        // decode or keep).
+        const k = typeof ref === 'object' && ref !== null ? resolveKeyRef(cur, ref, ctx).key : ref
+        cur.set(k, typeof v === 'object' && v !== null ? replaceValue(cur.get(k), ctx.decode(v)) : v)
+        if (emit) emit(key, js.concat(k), 'mapSet')
+      }
+      return
     }
     case 'mm': {
       // Patch only (never on the wire): these keys back to the end of the Map, values kept.
       const keys = op[3]
       for (let j = 0; j < keys.length; j++) {
-        const r = resolveKeyRef(cur, keys[j], ctx)
-        if (!r.found || !cur.has(r.key)) continue
-        const v = cur.get(r.key)
-        cur.delete(r.key)
-        cur.set(r.key, v)
+        let k = keys[j]
+        if (typeof k === 'object' && k !== null) {
+          const r = resolveKeyRef(cur, k, ctx)
+          if (!r.found) continue
+          k = r.key
+        }
+        const v = cur.get(k)
+        if (v === undefined && !cur.has(k)) continue
+        cur.delete(k)
+        cur.set(k, v)
       }
       return
     }

@@ -9,6 +9,20 @@ const { raw, child, pathOf, snapshot, META } = require('./proxy')
 
 // ---- Maps -------------------------------------------------------------------------------------
 
+/** The JSON of a primitive that travels as it is (not tagged), or undefined. */
+function plainJson(x) {
+  switch (typeof x) {
+    case 'string':
+      return x.isWellFormed() ? JSON.stringify(x) : undefined
+    case 'number':
+      return Number.isFinite(x) && !Object.is(x, -0) ? String(x) : undefined
+    case 'boolean':
+      return String(x)
+    default:
+      return x === null ? 'null' : undefined
+  }
+}
+
 function keyRefJson(owner, t, k) {
   return JSON.stringify(encodeKeyRef(t, k, owner.opts))
 }
@@ -37,6 +51,14 @@ const MAP_METHODS = {
     }
     const owner = path.owner
     const segs = path.fmt.concat({ get: k, in: t })
+    const kp = plainJson(k)
+    const vp = kp === undefined ? undefined : plainJson(v)
+    if (vp !== undefined) {
+      // A primitive key and value: their JSON is all there is to encode, and the value is stored as is.
+      t.set(k, v)
+      owner.outbox.mapSet(t, path, segs, `${kp},${vp}`)
+      return this
+    }
     let kj
     if (typeof k === 'object' && k !== null && !t.has(k)) {
       // A new object key travels whole; the key object itself stays the key here (identity).
@@ -47,7 +69,7 @@ const MAP_METHODS = {
     }
     const [json, stored] = snapshot(owner, v, path.key, segs)
     t.set(k, stored)
-    owner.outbox.record('ms', path.key, path.wire, segs, `${kj},${json}`)
+    owner.outbox.mapSet(t, path, segs, `${kj},${json}`)
     return this
   },
   delete(k) {

@@ -8,6 +8,8 @@ const { writeOp, appendHead } = require('./ops')
 
 /** Holes one batch may make in all (the core's `MAX_GAP`): a batch that would pass it is split. */
 const { MAX_GAP: MAX_HOLES } = require('./limits')
+/** Most path segments of an `ms` op with several pairs (the core's `MAX_PAIRS_PATH`). */
+const MAX_PAIRS_PATH = 8
 const { fromCore } = require('./errors')
 
 /** The longest a sent batch waits for its frame to be written out before the core applies it. */
@@ -87,8 +89,8 @@ class Outbox {
    */
   push(t, path, json, copy) {
     let run = this.run
-    if (run === null || run.t !== t || this.buffer[this.buffer.length - 1] !== run) {
-      run = this.run = new Run(t, appendHead(this.keyJson(path.key), path.wire))
+    if (run === null || run.t !== t || run.kind !== 'a' || this.buffer[this.buffer.length - 1] !== run) {
+      run = this.run = new Run('a', t, appendHead(this.keyJson(path.key), path.wire), ']]')
       this.add(run, 'a', path.key, path.fmt)
     } else this.eventFor('a', path.key, path.fmt)
     if (json === undefined) {
@@ -130,6 +132,28 @@ class Outbox {
     this.copyTarget = null
     if (buf.every(Array.isArray)) return JSON.stringify(buf)
     return `[${written(buf).join(',')}]`
+  }
+
+  /**
+   * Buffers `t.set(k, v)` (`pair`: key and value as JSON). Sets that follow each other on the
+   * same Map extend one `ms` op with more pairs: the frame is then mostly the pairs, which every
+   * process reads and the root relays.
+   */
+  mapSet(t, path, segs, pair) {
+    const run = this.run
+    if (run !== null && run.t === t && run.kind === 'ms' && this.buffer[this.buffer.length - 1] === run) {
+      run.items.push(pair)
+      this.eventFor('ms', path.key, segs)
+      return
+    }
+    if (path.wire.length > MAX_PAIRS_PATH) {
+      this.record('ms', path.key, path.wire, segs, pair)
+      return
+    }
+    const head = writeOp('ms', this.keyJson(path.key), path.wire, '')
+    this.run = new Run('ms', t, head.slice(0, -1), ']')
+    this.run.items.push(pair)
+    this.add(this.run, 'ms', path.key, segs)
   }
 
   /**
@@ -223,11 +247,16 @@ function written(buf) {
   return out
 }
 
-/** A run of pushes onto one array: item texts, then values whose text is pending. */
+/**
+ * A run of ops extended in place: pushes onto one array (`a`: item texts, then values whose text
+ * is pending) or sets on one Map (`ms`: key/value pair texts).
+ */
 class Run {
-  constructor(t, head) {
+  constructor(kind, t, head, tail) {
+    this.kind = kind
     this.t = t
     this.head = head
+    this.tail = tail
     this.items = []
     this.lazy = []
   }
@@ -241,7 +270,7 @@ class Run {
 
   text() {
     this.seal()
-    return `${this.head}${this.items.join(',')}]]`
+    return `${this.head}${this.items.join(',')}${this.tail}`
   }
 }
 

@@ -157,6 +157,9 @@ class Peers {
     if (!wasSynced) return
     // We are the root of what is left. Pending ops we already show here become sequenced, so
     // our children get them too; so do the children's batches the old root may never have seen.
+    // Maps whose order waited for pending batches are put in order first.
+    const order = this.s.core.reorder()
+    if (order !== '[]') this.s.inbound.applyRemote(JSON.parse(order), link)
     for (const f of this.s.core.becomeRoot()) this.sendDown(f)
     for (const { frame, link: from } of this.takeRelayed()) this.s.inbound.onFrame(from, frame)
     this.s.emitter.emit('peerLeft', { peer: link.target, role: 'parent', reason })

@@ -320,6 +320,13 @@ impl Core {
         self.engine.abort_incoming();
     }
 
+    /// Puts in order the Maps whose entry order waits for the pending batches; returns the patch
+    /// for JS (a JSON array of `mm` ops). Called before `becomeRoot`.
+    #[napi]
+    pub fn reorder(&mut self) -> String {
+        self.engine.reorder()
+    }
+
     /// The parent is gone: this instance becomes a root; returns frames for its children.
     #[napi]
     pub fn become_root(&mut self) -> Vec<String> {

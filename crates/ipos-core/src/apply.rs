@@ -509,13 +509,20 @@ fn map_set(m: &mut Rc<MapEntries>, map_key: &Seg, value: Value, at: usize) -> R<
     }
     let k = map_key.key_value().unwrap_or(Value::Undefined);
     let m = Rc::make_mut(m);
-    let mk = MapKey::primitive(&k);
-    if let Some((i, _, e)) = mk.as_ref().and_then(|mk| m.get_full_mut(mk)) {
-        return Ok(Undo::Entry(i, Some(std::mem::replace(&mut e.1, value))));
-    }
-    // A new primitive key, or an object key (always a new entry): appended.
-    m.insert(mk.unwrap_or_else(MapKey::fresh), (k, value));
-    Ok(Undo::Entry(m.len() - 1, None))
+    // An object key is always a new entry; a primitive one is looked up once, and appended when
+    // it is new.
+    let mk = MapKey::primitive(&k).unwrap_or_else(MapKey::fresh);
+    Ok(match m.entry(mk) {
+        indexmap::map::Entry::Occupied(mut o) => {
+            let i = o.index();
+            Undo::Entry(i, Some(std::mem::replace(&mut o.get_mut().1, value)))
+        }
+        indexmap::map::Entry::Vacant(v) => {
+            let i = v.index();
+            v.insert((k, value));
+            Undo::Entry(i, None)
+        }
+    })
 }
 
 /// The value at `segs` under `root`, read-only; `None` where the path leads nowhere (a hole is

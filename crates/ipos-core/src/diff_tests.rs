@@ -156,7 +156,7 @@ fn maps() {
             &m(r#"[1,1],[2,2],[3,3],[4,4],["mine",5]"#),
             &m(r#"[1,1],[2,2],[3,3],[4,4],["theirs",6],["mine",5]"#)
         ),
-        r#"[["md","f",[],"mine"],["ms","f",[],"theirs",6],["ms","f",[],"mine",5]]"#
+        r#"[["md","f",[],"mine"],["ms","f",[],"theirs",6,"mine",5]]"#
     );
     // Object keys: replaced whole.
     let t = check(&m(r#"[[],1]"#), &m(r#"[[],2]"#));

@@ -2,8 +2,10 @@
 //! per local batch and once per received frame, with JSON texts both ways.
 //!
 //! Invariant: `fields` (what this process shows) = `confirmed` + every pending batch re-applied in
-//! order, skipping a batch that no longer applies. `confirmed` is `Some` exactly while batches are
-//! pending; it is the root's state at `seq`. Batches taken by `local_deferred` are numbered and
+//! order, skipping a batch that no longer applies. `confirmed` is `Some` while batches are
+//! pending; it is the root's state at `seq`. It stays on as a standby copy (equal to `fields`)
+//! for a while after the last pending batch is confirmed: a process that keeps writing would
+//! otherwise copy every container it writes to each time it starts a new pending stretch. Batches taken by `local_deferred` are numbered and
 //! sent at once but applied by `settle`, which every other entry point runs first: observably
 //! the engine is always as if they had been applied in order.
 //!
@@ -24,6 +26,7 @@ use crate::value::Fields;
 
 mod fold;
 mod follow;
+mod order;
 mod receive;
 mod resend;
 mod sequenced;
@@ -125,7 +128,17 @@ pub struct Engine {
     resync_due: bool,
     /// A streamed snapshot being received from the parent.
     incoming: Option<stream::Incoming>,
+    /// Maps whose entry order is put right once nothing is pending (see `order`).
+    unordered: Vec<order::Unordered>,
+    /// Where the pending batches act, kept as they come and go (`None`: to be counted again).
+    touched: Option<fold::Touched>,
+    /// Remote batches applied to the standby copy of `confirmed` since nothing is pending.
+    standby: u32,
 }
+
+/// Remote batches a standby copy of the confirmed state takes while nothing is pending before
+/// it is dropped (its memory is then given back; the next pending batch copies again).
+const STANDBY_BATCHES: u32 = 256;
 
 impl Engine {
     /// A root engine with no fields.
@@ -146,6 +159,9 @@ impl Engine {
             behind: false,
             resync_due: false,
             incoming: None,
+            standby: 0,
+            touched: None,
+            unordered: Vec::new(),
         }
     }
 
@@ -239,7 +255,7 @@ impl Engine {
         self.check_size(batch.len())?;
         let dec = self.decoder();
         let ops = decode_ops_text(batch, &dec, true)?;
-        let before = (!self.root && self.pending.is_empty()).then(|| self.fields.clone());
+        let before = self.pending_starts().then(|| self.fields.clone());
         let (ops, text, frame) = if ops.iter().any(|o| matches!(o, Op::Assign { .. })) {
             // Each `r` is diffed against the state the ops before it left.
             let mut txn = Txn::new(self.growth());
@@ -290,12 +306,13 @@ impl Engine {
             };
             (ops, text, frame)
         };
+        self.order_track(&ops);
         let n = self.number_batch();
         if !self.root {
             if before.is_some() {
                 self.confirmed = before;
             }
-            self.pending.push_back(Pending {
+            self.push_pending(Pending {
                 n,
                 ops,
                 text,
@@ -304,6 +321,38 @@ impl Engine {
             });
         }
         Ok(frame)
+    }
+
+    fn push_pending(&mut self, p: Pending) {
+        if let Some(t) = self.touched.as_mut() {
+            t.count(&p.ops, true);
+        }
+        self.pending.push_back(p);
+    }
+
+    /// Whether a local batch starts a pending stretch with no confirmed state kept: the state
+    /// before it is then the confirmed one.
+    fn pending_starts(&mut self) -> bool {
+        if self.root || !self.pending.is_empty() {
+            return false;
+        }
+        self.standby = 0;
+        self.confirmed.is_none()
+    }
+
+    /// A remote batch that `fields` took while nothing is pending: the standby copy of the
+    /// confirmed state takes it too, or is dropped once it has waited long enough.
+    fn standby_apply(&mut self, ops: &[Op]) {
+        let Some(c) = self.confirmed.as_mut() else {
+            return;
+        };
+        self.standby += 1;
+        let growth = Growth::new(self.limits.max_array_length);
+        if self.standby > STANDBY_BATCHES
+            || apply_batch_in(c, ops, &mut self.scratch, growth).is_err()
+        {
+            self.confirmed = None;
+        }
     }
 
     /// Takes the next batch number (and at the root the next sequence number).
@@ -376,7 +425,7 @@ impl Engine {
 
     fn settle_one(&mut self, d: Deferred) -> Result<(), CoreError> {
         let parsed = decode_ops_text(&d.text, &self.decoder(), false);
-        let before = (!self.root && self.pending.is_empty()).then(|| self.fields.clone());
+        let before = self.pending_starts().then(|| self.fields.clone());
         let unread = parsed.is_err();
         let (ops, result) = match parsed {
             Ok(ops) => {
@@ -386,6 +435,9 @@ impl Engine {
                     &mut self.scratch,
                     Growth::new(self.limits.max_array_length),
                 );
+                if r.is_ok() {
+                    self.order_track(&ops);
+                }
                 (ops, r)
             }
             Err(e) => (Vec::new(), Err(e)),
@@ -400,7 +452,7 @@ impl Engine {
             } else {
                 trimmed.to_string()
             };
-            self.pending.push_back(Pending {
+            self.push_pending(Pending {
                 n: d.n,
                 ops,
                 text,
@@ -443,6 +495,7 @@ impl Engine {
         }
         let patch = fields_patch(&self.fields, &new);
         self.fields = new;
+        self.order_forget();
         if self.pending.is_empty() {
             self.confirmed = None;
         }
@@ -477,6 +530,7 @@ impl Engine {
         self.root = true;
         self.behind = false;
         self.resync_due = false;
+        self.touched = None;
         let mut state = self.confirmed.take().unwrap_or_else(|| self.fields.clone());
         let mut frames = Vec::with_capacity(self.pending.len());
         for p in std::mem::take(&mut self.pending) {
@@ -495,7 +549,20 @@ impl Engine {
         }
         debug_assert!(crate::value::same_fields(&state, &self.fields));
         self.fields = state;
+        // The replayed state has every Map in order (JS asked for the moves first: `reorder`).
+        self.order_forget();
         frames
+    }
+
+    /// Puts in order now the Maps whose order waits for nothing to be pending (see `order`);
+    /// returns the patch for JS, a JSON array of `mm` ops. Before `become_root`, whose state has
+    /// every Map in order.
+    pub fn reorder(&mut self) -> String {
+        self.settle_queue();
+        let mut out = String::from("[");
+        self.order_settle(&mut out);
+        out.push(']');
+        out
     }
 
     /// The visible state as a JSON object `{field: encodedValue}` (tests and debugging).

@@ -237,13 +237,66 @@ fn encode_items(items: &[Value], out: &mut String) {
 /// Appends a JSON array of ops.
 pub fn encode_ops(ops: &[Op], out: &mut String) {
     out.push('[');
-    for (i, op) in ops.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        encode_op(op, out);
+    let mut prev = None;
+    for op in ops {
+        encode_op_after(prev, op, out);
+        prev = Some(op);
     }
     out.push(']');
+}
+
+/// Whether two paths are written alike (the same path).
+fn same_segs(a: &[Seg], b: &[Seg]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.is_empty() {
+        return true;
+    }
+    let (mut x, mut y) = (String::new(), String::new());
+    for (p, q) in a.iter().zip(b) {
+        encode_seg(p, &mut x);
+        encode_seg(q, &mut y);
+        x.push(',');
+        y.push(',');
+    }
+    x == y
+}
+
+/// Writes `op` into a JSON array of ops being written, right after `prev` (`None`: `op` comes
+/// first, the caller wrote any comma). A `Map#set` that follows one on the same Map becomes one
+/// more pair of that `ms` op: the text, and the work to read it, is then mostly the pairs.
+pub fn encode_op_after(prev: Option<&Op>, op: &Op, out: &mut String) {
+    if let (
+        Some(Op::MapSet {
+            key: k0, path: p0, ..
+        }),
+        Op::MapSet {
+            key,
+            path,
+            map_key,
+            value,
+        },
+    ) = (prev, op)
+    {
+        if k0 == key
+            && same_segs(p0, path)
+            && path.len() <= read::MAX_PAIRS_PATH
+            && out.ends_with(']')
+        {
+            out.pop();
+            out.push(',');
+            encode_seg(map_key, out);
+            out.push(',');
+            encode_value(value, out);
+            out.push(']');
+            return;
+        }
+    }
+    if prev.is_some() {
+        out.push(',');
+    }
+    encode_op(op, out);
 }
 
 /// The JSON array of `ops` as a new string.
@@ -369,6 +422,51 @@ mod tests {
         assert_eq!(
             ops_to_json(&ops),
             r#"[["ms","m",["k",3,{"~":"n","v":"-0"},null],[],1]]"#
+        );
+    }
+
+    #[test]
+    fn an_ms_with_several_pairs_is_one_op_per_pair() {
+        let ops = decode_ops_text(
+            r#"[["ms","m",["k"],"a",1,"b",[2],"a",3],["md","m",[],"z"]]"#,
+            &DEC,
+            false,
+        )
+        .unwrap();
+        assert_eq!(ops.len(), 4);
+        assert!(ops[..3].iter().all(|o| matches!(o, Op::MapSet { .. })));
+        // Written back, a run of sets on one Map is one op again; another Map starts its own.
+        assert_eq!(
+            ops_to_json(&ops),
+            r#"[["ms","m",["k"],"a",1,"b",[2],"a",3],["md","m",[],"z"]]"#
+        );
+        let two = decode_ops_text(
+            r#"[["ms","m",[],"a",1],["ms","n",[],"b",2],["ms","m",[],"c",3]]"#,
+            &DEC,
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            ops_to_json(&two),
+            r#"[["ms","m",[],"a",1],["ms","n",[],"b",2],["ms","m",[],"c",3]]"#
+        );
+    }
+
+    #[test]
+    fn an_ms_with_a_key_and_no_value_or_pairs_on_a_deep_path_is_refused() {
+        let e = decode_ops_text(r#"[["ms","m",[],"a",1,"b"]]"#, &DEC, false).unwrap_err();
+        assert_eq!(e.code, error::BAD_FRAME);
+        assert!(e.message.contains("a key without a value"), "{}", e.message);
+        let deep = r#"["a","b","c","d","e","f","g","h","i"]"#;
+        let e = decode_ops_text(&format!(r#"[["ms","m",{deep},"a",1,"b",2]]"#), &DEC, false)
+            .unwrap_err();
+        assert!(e.message.contains("at most 8 segments"), "{}", e.message);
+        // One pair on that path is an ordinary `ms`.
+        assert_eq!(
+            decode_ops_text(&format!(r#"[["ms","m",{deep},"a",1]]"#), &DEC, false)
+                .unwrap()
+                .len(),
+            1
         );
     }
 }

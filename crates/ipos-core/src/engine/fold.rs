@@ -4,22 +4,22 @@
 //! shown) costs in proportion to the state. Most remote batches touch other places than the
 //! pending ones do, and then they commute: applied on top they give the same values. What can
 //! still differ is the order of a Map whose new keys (the remote batch's) must come before the
-//! ones this process added and the root has not ordered yet. So a commuting batch is applied to
-//! both states as it is, those pending keys are moved back to the end of their Map, and JS gets
-//! the batch's ops plus an `mm` (move these keys to the end, which keeps the values' identity).
-//! The cost is in proportion to the ops involved. Anything else falls back to `rebase`.
+//! ones this process added and the root has not ordered yet: that is put right later, once
+//! (see `order`). So a commuting batch is applied to both states as it is, and JS gets the
+//! batch's ops. The cost is in proportion to the ops involved. Anything else falls back to
+//! `rebase`.
 //!
 //! "Touches the same place" is decided on paths alone, conservatively: a path counts up to its
 //! first array index (an array's elements shift and its length moves, so any two ops inside one
 //! array are taken to meet), and a path that names an entry by position, or an object key, is
 //! not folded at all.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 
-use crate::apply::{get_at, walk, Growth};
+use crate::apply::Growth;
 use crate::error::CoreError;
-use crate::op::{encode_op, encode_seg, Op};
+use crate::op::{encode_op_after, Op};
 use crate::path::Seg;
 use crate::txn::apply_batch_in;
 use crate::value::{Hasher, MapKey, Value};
@@ -128,21 +128,78 @@ fn foot(op: &Op, hs: &Hasher) -> Option<Foot> {
     Some(Foot { hashes, sibling })
 }
 
-/// The places the pending batches touch.
-#[derive(Default)]
-struct Touched {
+/// The places the pending batches touch, counted: a batch joining or leaving the pending ones
+/// costs its own ops, not all of theirs.
+pub(super) struct Touched {
+    hs: Hasher,
     /// Every location.
-    at: HashSet<u64>,
+    at: HashMap<u64, u32>,
     /// Every prefix of every location.
-    under: HashSet<u64>,
+    under: HashMap<u64, u32>,
     /// Objects and Maps whose entries they add or remove.
-    parents: HashSet<u64>,
-    /// Whether they create or remove fields.
-    fields: bool,
+    parents: HashMap<u64, u32>,
+    /// Ops that create or remove fields.
+    fields: u32,
+    /// Ops whose place cannot be told (nothing commutes with them).
+    opaque: u32,
+}
+
+impl std::fmt::Debug for Touched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Touched({} places)", self.at.len())
+    }
+}
+
+fn bump(m: &mut HashMap<u64, u32>, h: u64, add: bool) {
+    if add {
+        *m.entry(h).or_default() += 1;
+    } else if let Some(n) = m.get_mut(&h) {
+        *n -= 1;
+        if *n == 0 {
+            m.remove(&h);
+        }
+    }
+}
+
+impl Touched {
+    fn new() -> Self {
+        Touched {
+            hs: Hasher::default(),
+            at: HashMap::new(),
+            under: HashMap::new(),
+            parents: HashMap::new(),
+            fields: 0,
+            opaque: 0,
+        }
+    }
+
+    /// Counts the places of `ops` in (`add`) or out (they were counted in before).
+    pub(super) fn count(&mut self, ops: &[Op], add: bool) {
+        let step = |n: &mut u32| if add { *n += 1 } else { *n -= 1 };
+        for op in ops {
+            let Some(f) = foot(op, &self.hs) else {
+                step(&mut self.opaque);
+                continue;
+            };
+            let Some(&at) = f.hashes.last() else { continue };
+            bump(&mut self.at, at, add);
+            for &h in &f.hashes {
+                bump(&mut self.under, h, add);
+            }
+            match f.sibling {
+                Sibling::Field => step(&mut self.fields),
+                Sibling::Prop(p) | Sibling::Entry(p) => bump(&mut self.parents, p, add),
+                Sibling::None => {}
+            }
+            if matches!(op, Op::Remove { .. }) {
+                step(&mut self.fields);
+            }
+        }
+    }
 }
 
 /// Whether two paths name the same place (as far as `step` tells).
-fn same_path(a: &[Seg], b: &[Seg]) -> bool {
+pub(super) fn same_path(a: &[Seg], b: &[Seg]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| step(x) == step(y))
 }
 
@@ -166,25 +223,27 @@ impl Engine {
         });
         let Some(maps) = folded else {
             let patch = self.rebase();
-            for op in &patch {
-                push_op(&mut out, |s| encode_op(op, s));
-            }
+            push_ops(&mut out, patch.iter());
             // A state diff carries no events: the batch's dispatches follow the patch.
-            for op in ops.iter().filter(|o| matches!(o, Op::Dispatch { .. })) {
-                push_op(&mut out, |s| encode_op(op, s));
-            }
+            push_ops(
+                &mut out,
+                ops.iter().filter(|o| matches!(o, Op::Dispatch { .. })),
+            );
             out.push(']');
             return Ok(out);
         };
-        for op in ops.iter().filter(|o| !matches!(o, Op::Dispatch { .. })) {
-            push_op(&mut out, |s| encode_op(op, s));
-        }
+        push_ops(
+            &mut out,
+            ops.iter().filter(|o| !matches!(o, Op::Dispatch { .. })),
+        );
+        self.order_track(ops);
         for &i in &maps {
-            self.restore_order(&ops[i], &mut out);
+            self.order_defer(&ops[i]);
         }
-        for op in ops.iter().filter(|o| matches!(o, Op::Dispatch { .. })) {
-            push_op(&mut out, |s| encode_op(op, s));
-        }
+        push_ops(
+            &mut out,
+            ops.iter().filter(|o| matches!(o, Op::Dispatch { .. })),
+        );
         out.push(']');
         Ok(out)
     }
@@ -192,42 +251,36 @@ impl Engine {
     /// `Some` when `ops` commutes with every pending batch: the indices of its `ms` ops, one per
     /// Map, whose Map the pending batches also add to or remove from (its order may need
     /// restoring). `None` when it may not commute.
-    fn commuting(&self, ops: &[Op]) -> Option<Vec<usize>> {
+    fn commuting(&mut self, ops: &[Op]) -> Option<Vec<usize>> {
         if self.pending.iter().any(|p| !p.applied || p.unread) {
             return None;
         }
-        let hs = Hasher::default();
-        let mut t = Touched::default();
-        for op in self.pending.iter().flat_map(|p| p.ops.iter()) {
-            let f = foot(op, &hs)?;
-            let Some(&at) = f.hashes.last() else { continue };
-            t.at.insert(at);
-            t.under.extend(f.hashes.iter().copied());
-            match f.sibling {
-                Sibling::Field => t.fields = true,
-                Sibling::Prop(p) | Sibling::Entry(p) => {
-                    t.parents.insert(p);
-                }
-                Sibling::None => {}
+        let pending = &self.pending;
+        let t = self.touched.get_or_insert_with(|| {
+            let mut t = Touched::new();
+            for p in pending {
+                t.count(&p.ops, true);
             }
-            if matches!(op, Op::Remove { .. }) {
-                t.fields = true;
-            }
+            t
+        });
+        if t.opaque > 0 {
+            return None;
         }
+        let hs = &t.hs;
         let mut maps = Vec::new();
         let mut seen = HashSet::new();
         for (i, op) in ops.iter().enumerate() {
-            let f = foot(op, &hs)?;
+            let f = foot(op, hs)?;
             let Some(&at) = f.hashes.last() else { continue };
-            if f.hashes.iter().any(|h| t.at.contains(h)) || t.under.contains(&at) {
+            if f.hashes.iter().any(|h| t.at.contains_key(h)) || t.under.contains_key(&at) {
                 return None;
             }
             match f.sibling {
-                Sibling::Field if t.fields => return None,
-                Sibling::Prop(p) if t.parents.contains(&p) => return None,
+                Sibling::Field if t.fields > 0 => return None,
+                Sibling::Prop(p) if t.parents.contains_key(&p) => return None,
                 Sibling::Entry(p)
                     if matches!(op, Op::MapSet { .. })
-                        && t.parents.contains(&p)
+                        && t.parents.contains_key(&p)
                         && seen.insert(p) =>
                 {
                     maps.push(i)
@@ -237,97 +290,19 @@ impl Engine {
         }
         Some(maps)
     }
-
-    /// After a commuting `ms` (`set`) landed in a Map the pending batches add to: moves the keys
-    /// they added (or deleted and set again) back to the end, in their order, as replaying them
-    /// on the root's state would put them; appends one `mm` op naming them to `out`.
-    fn restore_order(&mut self, set: &Op, out: &mut String) {
-        let Op::MapSet { key, path, .. } = set else {
-            return;
-        };
-        let base = self
-            .confirmed
-            .as_ref()
-            .and_then(|c| c.get(key))
-            .and_then(|root| get_at(root, path));
-        let Some(Value::Map(base)) = base else {
-            return;
-        };
-        // The keys whose place the pending batches decide.
-        let mut deleted = HashSet::new();
-        let mut theirs = HashSet::new();
-        for op in self.pending.iter().flat_map(|p| p.ops.iter()) {
-            let (Op::MapSet {
-                key: k,
-                path: p,
-                map_key,
-                ..
-            }
-            | Op::MapDelete {
-                key: k,
-                path: p,
-                map_key,
-            }) = op
-            else {
-                continue;
-            };
-            if k != key || !same_path(p, path) {
-                continue;
-            }
-            let Some(mk) = map_key.map_key() else {
-                continue;
-            };
-            if matches!(op, Op::MapDelete { .. }) {
-                deleted.insert(mk);
-            } else if deleted.contains(&mk) || !base.contains_key(&mk) {
-                theirs.insert(mk);
-            }
-        }
-        theirs.extend(deleted.into_iter().filter(|k| base.contains_key(k)));
-        let Some(Ok(Value::Map(m))) = self.fields.get_mut(key).map(|root| walk(root, path)) else {
-            return;
-        };
-        let Some(from) = theirs.iter().filter_map(|k| m.get_index_of(k)).min() else {
-            return;
-        };
-        let ours = theirs.iter().filter(|k| m.contains_key(*k)).count();
-        if m.len() - from == ours {
-            return; // already last
-        }
-        let m = std::rc::Rc::make_mut(m);
-        let tail: Vec<_> = m.drain(from..).collect();
-        let (moved, stay): (Vec<_>, Vec<_>) =
-            tail.into_iter().partition(|(k, _)| theirs.contains(k));
-        m.extend(stay);
-        push_op(out, |s| {
-            s.push_str(r#"["mm","#);
-            crate::codec::write_str(key, s);
-            s.push_str(",[");
-            for (i, seg) in path.iter().enumerate() {
-                if i > 0 {
-                    s.push(',');
-                }
-                encode_seg(seg, s);
-            }
-            s.push_str("],[");
-            for (i, (k, (kv, v))) in moved.into_iter().enumerate() {
-                if i > 0 {
-                    s.push(',');
-                }
-                encode_seg(&Seg::of_key(&kv), s);
-                m.insert(k, (kv, v));
-            }
-            s.push_str("]]");
-        });
-    }
 }
 
-/// Appends one op to a JSON array being written (`out` starts with `[`).
-fn push_op(out: &mut String, write: impl FnOnce(&mut String)) {
-    if out.len() > 1 {
-        out.push(',');
+/// Appends ops to a JSON array being written (`out` starts with `[`), a run of `Map#set`s on one
+/// Map as one `ms` op.
+fn push_ops<'a>(out: &mut String, ops: impl Iterator<Item = &'a Op>) {
+    let mut prev = None;
+    for op in ops {
+        if prev.is_none() && out.len() > 1 {
+            out.push(',');
+        }
+        encode_op_after(prev, op, out);
+        prev = Some(op);
     }
-    write(out);
 }
 
 #[cfg(test)]

@@ -17,8 +17,8 @@ fn pair() -> (Engine, Engine) {
 }
 
 /// The child writes `key`, the root writes `theirs` before it sees that: returns the child's
-/// verdict for the root's batch, then completes the round trip.
-fn cross(root: &mut Engine, child: &mut Engine, key: &str, theirs: &str) -> String {
+/// verdicts for the root's batch and for its own (confirmed), after which both agree.
+fn cross(root: &mut Engine, child: &mut Engine, key: &str, theirs: &str) -> (String, String) {
     let up = child
         .local(&format!(r#"[["ms","m",[],"{key}",1]]"#))
         .unwrap();
@@ -27,19 +27,22 @@ fn cross(root: &mut Engine, child: &mut Engine, key: &str, theirs: &str) -> Stri
         .unwrap();
     let verdict = child.receive(&down, true).unwrap().verdict;
     let Received { frame, .. } = root.receive(&up, false).unwrap();
-    let v = child.receive(&frame.unwrap(), true).unwrap().verdict;
-    assert_eq!(v, r#"{"k":"q","o":"bb","apply":"none","own":true}"#);
+    let own = child.receive(&frame.unwrap(), true).unwrap().verdict;
     assert_eq!(child.dump(), root.dump());
-    verdict
+    (verdict, own)
 }
 
 #[test]
-fn a_commuting_batch_is_its_own_ops_then_the_pending_keys_moved_back() {
+fn a_commuting_batch_is_its_own_ops_and_the_pending_keys_move_back_once_confirmed() {
     let (mut root, mut child) = pair();
-    let v = cross(&mut root, &mut child, "c1", "p1");
+    let (v, own) = cross(&mut root, &mut child, "c1", "p1");
     assert_eq!(
         v,
-        r#"{"k":"q","o":"aa","apply":"patch","ops":[["ms","m",[],"p1",2],["mm","m",[],["c1"]]]}"#
+        r#"{"k":"q","o":"aa","apply":"patch","ops":[["ms","m",[],"p1",2]]}"#
+    );
+    assert_eq!(
+        own,
+        r#"{"k":"q","o":"bb","apply":"patch","own":true,"ops":[["mm","m",[],["c1"]]]}"#
     );
     assert_eq!(
         root.dump(),
@@ -50,7 +53,8 @@ fn a_commuting_batch_is_its_own_ops_then_the_pending_keys_moved_back() {
 #[test]
 fn a_batch_that_meets_a_pending_one_is_diffed() {
     let (mut root, mut child) = pair();
-    let v = cross(&mut root, &mut child, "k0", "k0");
+    let (v, own) = cross(&mut root, &mut child, "k0", "k0");
+    assert_eq!(own, r#"{"k":"q","o":"bb","apply":"none","own":true}"#);
     // The root's `k0` came first, ours lands on it: nothing shows a change.
     assert_eq!(v, r#"{"k":"q","o":"aa","apply":"patch","ops":[]}"#);
 }

@@ -57,6 +57,7 @@ impl Engine {
             if apply_batch_in(&mut self.fields, &ops, &mut self.scratch, growth).is_err() {
                 return Ok(skipped(q, &o, n, None));
             }
+            self.standby_apply(&ops);
             return Ok(Received {
                 verdict: q_verdict(&o, r#","apply":"frame""#, None),
                 frame,

@@ -165,10 +165,13 @@ impl Engine {
         while self.pending.front().is_some_and(|p| p.n <= done) {
             self.pending.pop_front();
         }
+        self.touched = None;
         // A process that already shows state (re-added, or resynced) patches it in place, so
         // references user code holds stay valid where the object survives.
         let had_state = !self.fields.is_empty() || !self.pending.is_empty();
         let old = std::mem::replace(&mut self.fields, snap.fields);
+        // The patch below is a diff of the whole state: it puts every Map in order.
+        self.order_forget();
         self.confirmed = None;
         if !self.pending.is_empty() {
             self.confirmed = Some(self.fields.clone());
@@ -302,6 +305,7 @@ impl Engine {
                 &mut self.scratch,
                 Growth::new(self.limits.max_array_length),
             )?;
+            self.standby_apply(&ops);
             self.seq = q;
             self.sequenced.record(o, n, q);
             return Ok(Received {
@@ -345,16 +349,22 @@ impl Engine {
             ));
         }
         let (rest, patch) = if ok && head.applied {
-            // Our own batch, as we predicted it: only the confirmed state moves.
-            if self.pending.len() == 1 {
-                self.confirmed = None;
-            } else if let Some(c) = self.confirmed.as_mut() {
-                apply_batch_in(
+            // Our own batch, as we predicted it: only the confirmed state moves. After the last
+            // pending batch it equals the shown state and stays on as a standby copy.
+            if let Some(c) = self.confirmed.as_mut() {
+                let applied = apply_batch_in(
                     c,
                     &head.ops,
                     &mut self.scratch,
                     Growth::new(self.limits.max_array_length),
-                )?;
+                );
+                if self.pending.len() == 1 {
+                    if applied.is_err() {
+                        self.confirmed = None;
+                    }
+                } else {
+                    applied?;
+                }
             }
             (r#","apply":"none","own":true"#, None)
         } else if ok {
@@ -380,12 +390,28 @@ impl Engine {
         let Some(done) = self.pending.pop_front() else {
             return Err(CoreError::bad_sequence("no pending batch"));
         };
-        let patch = patch.map(|()| self.rebase());
+        if let Some(t) = self.touched.as_mut() {
+            t.count(&done.ops, false);
+        }
+        let mut patch = patch.map(|()| {
+            let mut s = String::new();
+            encode_ops(&self.rebase(), &mut s);
+            s
+        });
+        let mut rest = rest;
+        if patch.is_none() && self.pending.is_empty() && !self.unordered.is_empty() {
+            // Nothing pending any more: every key has its place in the confirmed state.
+            let mut s = String::from("[");
+            self.order_settle(&mut s);
+            s.push(']');
+            rest = r#","apply":"patch","own":true"#;
+            patch = Some(s);
+        }
         self.seq = q;
         self.sequenced.record(&self.origin, n, q);
         let origin = &self.origin;
         Ok(Received {
-            verdict: q_verdict(origin, rest, patch.as_deref()),
+            verdict: q_verdict_text(origin, rest, patch.as_deref()),
             frame: raw
                 .is_none()
                 .then(|| q_frame(q, origin, n, ok, if ok { &done.text } else { "[]" })),

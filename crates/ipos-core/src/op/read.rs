@@ -63,14 +63,19 @@ pub(crate) fn read_ops(
     if r.eat(b']') {
         return Ok(ops);
     }
+    let mut i = 0;
     loop {
-        let i = ops.len();
-        ops.push(read_op(r, dec, allow_assign).map_err(|e| prefix(e, i))?);
+        read_op(r, dec, allow_assign, &mut ops).map_err(|e| prefix(e, i))?;
+        i += 1;
         if !r.more(b']').map_err(syntax)? {
             return Ok(ops);
         }
     }
 }
+
+/// Most segments in the path of an `ms` op with several pairs: each pair becomes an op with its
+/// own copy of the path, so a deep path would cost more than its text.
+pub const MAX_PAIRS_PATH: usize = 8;
 
 fn prefix(mut e: CoreError, i: usize) -> CoreError {
     e.message = format!("op {i}: {}", e.message);
@@ -137,8 +142,13 @@ fn read_int(r: &mut Reader, what: &str) -> Result<usize, CoreError> {
     n.ok_or_else(|| shape(&format!("splice {what} must be a non-negative integer")))
 }
 
-/// Decodes one wire op.
-fn read_op(r: &mut Reader, dec: &Decoder, allow_assign: bool) -> Result<Op, CoreError> {
+/// Decodes one wire op onto `ops` (an `ms` with several pairs as one op per pair).
+fn read_op(
+    r: &mut Reader,
+    dec: &Decoder,
+    allow_assign: bool,
+    ops: &mut Vec<Op>,
+) -> Result<(), CoreError> {
     if !r.eat(b'[') {
         return Err(shape("an op is an array [kind, key, ...]"));
     }
@@ -169,7 +179,8 @@ fn read_op(r: &mut Reader, dec: &Decoder, allow_assign: bool) -> Result<Op, Core
     let key = key.into_owned();
     if kind == "x" {
         el.close(r)?;
-        return Ok(Op::Remove { key });
+        ops.push(Op::Remove { key });
+        return Ok(());
     }
     el.next(r)?;
     if kind == "c" {
@@ -177,7 +188,8 @@ fn read_op(r: &mut Reader, dec: &Decoder, allow_assign: bool) -> Result<Op, Core
             .read_value(r, 0, false)
             .map_err(|e| e.into_core(&describe(&key, &[], None)))?;
         el.close(r)?;
-        return Ok(Op::Create { key, value });
+        ops.push(Op::Create { key, value });
+        return Ok(());
     }
     let path = read_path(r, dec, &key)?;
     let at = |segs: &[Seg]| describe(&key, segs, None);
@@ -194,11 +206,12 @@ fn read_op(r: &mut Reader, dec: &Decoder, allow_assign: bool) -> Result<Op, Core
     }
     if matches!(kind, "d" | "cl") {
         el.close(r)?;
-        return Ok(if kind == "d" {
+        ops.push(if kind == "d" {
             Op::Delete { key, path }
         } else {
             Op::Clear { key, path }
         });
+        return Ok(());
     }
     el.next(r)?;
     let op = match kind {
@@ -234,9 +247,29 @@ fn read_op(r: &mut Reader, dec: &Decoder, allow_assign: bool) -> Result<Op, Core
             }
         }
         "ms" => {
-            let map_key = seg(r)?;
+            let mut map_key = seg(r)?;
             el.next(r)?;
-            let value = val(r, inner)?;
+            let mut value = val(r, inner)?;
+            // More pairs may follow: `Map#set` of each, in order.
+            while r.eat(b',') {
+                if path.len() > MAX_PAIRS_PATH {
+                    return Err(shape(&format!(
+                        "op `ms` with several pairs takes a path of at most {MAX_PAIRS_PATH} segments"
+                    )));
+                }
+                let k = seg(r)?;
+                if !r.eat(b',') {
+                    return Err(shape("op `ms` has a key without a value"));
+                }
+                let v = val(r, inner)?;
+                ops.push(Op::MapSet {
+                    key: key.clone(),
+                    path: path.clone(),
+                    map_key,
+                    value,
+                });
+                (map_key, value) = (k, v);
+            }
             Op::MapSet {
                 key,
                 path,
@@ -262,7 +295,8 @@ fn read_op(r: &mut Reader, dec: &Decoder, allow_assign: bool) -> Result<Op, Core
         }
     };
     el.close(r)?;
-    Ok(op)
+    ops.push(op);
+    Ok(())
 }
 
 fn read_path(r: &mut Reader, dec: &Decoder, key: &str) -> Result<Vec<Seg>, CoreError> {

@@ -1,0 +1,248 @@
+//! Map order under pending batches, put right once rather than after every remote batch.
+//!
+//! A remote batch that commutes with the pending ones (see `fold`) is applied on top of them, so
+//! the keys it adds to a Map land after the keys this process added and the root has not ordered
+//! yet: by the invariant they belong before them. Moving the pending keys back after every remote
+//! batch costs the number of pending keys each time, which is what many concurrent writers of one
+//! Map pay most. Instead such a Map is noted as unordered from the first entry that may be out of
+//! place, and put in order when nothing is pending any more (every key then has its place in the
+//! confirmed state), or when the whole state is diffed anyway (`rebase`, a snapshot). Meanwhile
+//! the values are the invariant's; only the entry order of those Maps is not. Every entry is
+//! moved at most once per stretch of pending batches, with one `mm` op per Map.
+//!
+//! Positions stay right while a Map is unordered: its out-of-place tail only ever holds primitive
+//! keys (an op that names a Map key by position, or by an object, is never folded; see `fold`),
+//! and an object key this process adds lands last, after every key counted before it in either
+//! order.
+
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use super::fold::same_path;
+use super::Engine;
+use crate::apply::{get_at, walk};
+use crate::op::{encode_seg, Op};
+use crate::path::Seg;
+use crate::value::{MapKey, Value};
+
+/// A Map of the shown state whose entries from `from` on may be out of the invariant's order.
+#[derive(Debug)]
+pub(super) struct Unordered {
+    key: String,
+    path: Vec<Seg>,
+    from: usize,
+}
+
+/// Whether `op` may replace the Map at `path` in its field, or one of its ancestors.
+fn may_replace(op: &Op, path: &[Seg]) -> bool {
+    match op {
+        Op::Dispatch { .. } => false,
+        Op::Create { .. } | Op::Remove { .. } | Op::Assign { .. } => true,
+        Op::Set { path: p, .. } | Op::Delete { path: p, .. } => p.len() <= path.len(),
+        Op::MapSet { path: p, .. } | Op::MapDelete { path: p, .. } => p.len() < path.len(),
+        Op::Splice { path: p, .. }
+        | Op::Push { path: p, .. }
+        | Op::SetAdd { path: p, .. }
+        | Op::SetDelete { path: p, .. }
+        | Op::Clear { path: p, .. } => p.len() <= path.len(),
+    }
+}
+
+impl Engine {
+    /// A batch was applied to the shown state (a remote one folded under the pending ones, or a
+    /// local one): keeps each unordered Map's `from` a lower bound. A deletion in the Map moves
+    /// the entries after it one place up; an op that may replace the Map has it checked whole.
+    pub(super) fn order_track(&mut self, ops: &[Op]) {
+        if self.unordered.is_empty() {
+            return;
+        }
+        for op in ops {
+            for u in self.unordered.iter_mut().filter(|u| u.key == op.key()) {
+                match op {
+                    Op::MapDelete { path, .. } if same_path(path, &u.path) => {
+                        u.from = u.from.saturating_sub(1)
+                    }
+                    Op::Clear { path, .. } if same_path(path, &u.path) => u.from = 0,
+                    _ if may_replace(op, &u.path) => u.from = 0,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// A commuting remote batch added entries (its `ms` op `set`) to a Map the pending batches
+    /// add to: notes the Map as unordered from the first of the keys whose place the pending
+    /// batches decide, unless those are still last.
+    pub(super) fn order_defer(&mut self, set: &Op) {
+        let Op::MapSet { key, path, .. } = set else {
+            return;
+        };
+        if self
+            .unordered
+            .iter()
+            .any(|u| &u.key == key && same_path(&u.path, path))
+        {
+            return;
+        }
+        let theirs = self.pending_keys(key, path);
+        let Some(Ok(Value::Map(m))) = self.fields.get_mut(key).map(|root| walk(root, path)) else {
+            return;
+        };
+        let Some(from) = theirs.iter().filter_map(|k| m.get_index_of(k)).min() else {
+            return;
+        };
+        let ours = theirs.iter().filter(|k| m.contains_key(*k)).count();
+        if m.len() - from == ours {
+            return; // still last
+        }
+        self.unordered.push(Unordered {
+            key: key.clone(),
+            path: path.clone(),
+            from,
+        });
+    }
+
+    /// The keys of the Map at `path` in field `key` whose place the pending batches decide: the
+    /// ones they add, or delete and set again.
+    fn pending_keys(&self, key: &str, path: &[Seg]) -> HashSet<MapKey> {
+        let base = self
+            .confirmed
+            .as_ref()
+            .and_then(|c| c.get(key))
+            .and_then(|root| get_at(root, path));
+        let mut theirs = HashSet::new();
+        let Some(Value::Map(base)) = base else {
+            return theirs;
+        };
+        let mut deleted = HashSet::new();
+        for op in self.pending.iter().flat_map(|p| p.ops.iter()) {
+            let (Op::MapSet {
+                key: k,
+                path: p,
+                map_key,
+                ..
+            }
+            | Op::MapDelete {
+                key: k,
+                path: p,
+                map_key,
+            }) = op
+            else {
+                continue;
+            };
+            if k != key || !same_path(p, path) {
+                continue;
+            }
+            let Some(mk) = map_key.map_key() else {
+                continue;
+            };
+            if matches!(op, Op::MapDelete { .. }) {
+                deleted.insert(mk);
+            } else if deleted.contains(&mk) || !base.contains_key(&mk) {
+                theirs.insert(mk);
+            }
+        }
+        theirs.extend(deleted.into_iter().filter(|k| base.contains_key(k)));
+        theirs
+    }
+
+    /// Puts every unordered Map in the invariant's order; appends to `out` (a JSON array being
+    /// written) one `mm` op per Map that had entries out of place.
+    pub(super) fn order_settle(&mut self, out: &mut String) {
+        for u in std::mem::take(&mut self.unordered) {
+            self.sort_map(&u, out);
+        }
+    }
+
+    /// The state is diffed whole (a rebase, a snapshot): that puts every Map in order.
+    pub(super) fn order_forget(&mut self) {
+        self.unordered.clear();
+    }
+
+    /// Sorts the entries of `u` from `u.from` on: first those the confirmed state holds, in its
+    /// order, then those the pending batches place, in the order they have now. Entries that
+    /// already follow each other in that order stay; the others go to the end in turn, which is
+    /// what the one `mm` op for JS names.
+    fn sort_map(&mut self, u: &Unordered, out: &mut String) {
+        let theirs = self.pending_keys(&u.key, &u.path);
+        let base = self
+            .confirmed
+            .as_ref()
+            .and_then(|c| c.get(&u.key))
+            .and_then(|root| get_at(root, &u.path));
+        let Some(Value::Map(base)) = base else {
+            return;
+        };
+        let Some(Ok(Value::Map(m))) = self.fields.get_mut(&u.key).map(|root| walk(root, &u.path))
+        else {
+            return;
+        };
+        let from = u.from.min(m.len());
+        let mut order: Vec<((bool, usize), usize)> = (from..m.len())
+            .map(|i| {
+                let (k, _) = m.get_index(i).expect("in range");
+                let rank = if theirs.contains(k) {
+                    (true, i)
+                } else {
+                    (false, base.get_index_of(k).unwrap_or(usize::MAX))
+                };
+                (rank, i)
+            })
+            .collect();
+        order.sort_unstable();
+        // The longest run of the sorted order that the entries already hold, in turn: those stay.
+        let mut kept = 0;
+        for i in from..m.len() {
+            if order.get(kept).is_some_and(|&(_, e)| e == i) {
+                kept += 1;
+            }
+        }
+        let moves = &order[kept..];
+        if moves.is_empty() {
+            return;
+        }
+        let m = Rc::make_mut(m);
+        let mut tail: Vec<_> = m.drain(from..).map(Some).collect();
+        let mut moving = vec![false; tail.len()];
+        for &(_, i) in moves {
+            moving[i - from] = true;
+        }
+        for (slot, _) in tail.iter_mut().zip(&moving).filter(|(_, &mv)| !mv) {
+            let (k, e) = slot.take().expect("each entry once");
+            m.insert(k, e);
+        }
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(r#"["mm","#);
+        crate::codec::write_str(&u.key, out);
+        out.push_str(",[");
+        for (i, seg) in u.path.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            encode_seg(seg, out);
+        }
+        out.push_str("],[");
+        for (n, &(_, i)) in moves.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            let (k, (kv, v)) = tail[i - from].take().expect("each entry moves once");
+            if matches!(k, MapKey::Obj(_)) {
+                // An object key has no identity in JS: named by where it stands when its turn
+                // comes, after the entries before it that already went to the end.
+                let gone = moves[..n].iter().filter(|&&(_, e)| e < i).count();
+                encode_seg(&Seg::Pos(i - gone), out);
+            } else {
+                encode_seg(&Seg::of_key(&kv), out);
+            }
+            m.insert(k, (kv, v));
+        }
+        out.push_str("]]");
+    }
+}
+
+#[cfg(test)]
+#[path = "order_tests.rs"]
+mod tests;
