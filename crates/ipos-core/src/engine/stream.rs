@@ -93,6 +93,9 @@ fn big(v: &Value, small: usize) -> bool {
                 *budget -= 2;
                 return a.iter().all(|x| spend(x, budget));
             }
+            Value::Object(o) if o.map.packed_text().is_some() => {
+                o.map.packed_text().map_or(0, str::len) as isize
+            }
             Value::Object(o) => {
                 *budget -= 2;
                 return o.map.iter().all(|(k, x)| {
