@@ -126,7 +126,8 @@ fn big(v: &Value, small: usize) -> bool {
         Value::Array(_) | Value::Object(_) | Value::Map(_) | Value::Set(_)
     );
     let mut budget = small as isize;
-    container && entries(v) > 0 && !spend(v, &mut budget)
+    // `spend` first: it reads a packed record's length off its text, `entries` would open it.
+    container && !spend(v, &mut budget) && entries(v) > 0
 }
 
 impl SnapshotWriter {
