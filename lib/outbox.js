@@ -106,8 +106,13 @@ class Outbox {
       if (assign) frame = s.core.local(batch)
       else {
         // Send first, let the core apply the batch to its mirror right after: that work then
-        // overlaps with the peers applying it.
-        frame = s.core.localDeferred(batch)
+        // overlaps with the peers applying it. With no one to send to (a root before its first
+        // child) there is no frame: it would only be garbage as long as the batch, and a child
+        // that joins later gets the state from a snapshot.
+        if (s.peers.alone()) {
+          s.core.localDeferredUnsent(batch)
+          frame = ''
+        } else frame = s.core.localDeferred(batch)
         if (!this.settling) {
           this.settling = true
           setImmediate(this.settleBound)

@@ -11,6 +11,8 @@ use napi::{Env, Error, Task};
 use napi_derive::napi;
 use parking_lot::Mutex;
 
+mod memory;
+
 /// What every call returns: a JS `Error` whose `code` is the core's `ERR_IPOS_*` code.
 type Result<T> = napi::Result<T, String>;
 
@@ -59,6 +61,8 @@ pub struct Core {
     next_token: u32,
     /// Streamed snapshots being sent, by the id `snapshotBegin` returned.
     writers: HashMap<u32, SnapshotWriter>,
+    /// Bytes of big local batches queued since the last `settle` (see memory.rs).
+    big_deferred: usize,
 }
 
 /// One chunk of a streamed snapshot (`Core.snapshotNext`).
@@ -147,6 +151,7 @@ impl Core {
             parsed: Arc::new(Mutex::new(HashMap::new())),
             next_token: 0,
             writers: HashMap::new(),
+            big_deferred: 0,
         }
     }
 
@@ -166,13 +171,33 @@ impl Core {
     /// any other call), so the mirror's work happens off the path to the wire.
     #[napi]
     pub fn local_deferred(&mut self, batch: String) -> Result<String> {
+        self.note_batch(&batch);
         guard(|| self.engine.local_deferred(batch))
+    }
+
+    /// `localDeferred` for a root with no child to send the frame to: returns nothing.
+    #[napi]
+    pub fn local_deferred_unsent(&mut self, batch: String) -> Result<()> {
+        self.note_batch(&batch);
+        guard(|| self.engine.local_deferred_unsent(batch))
+    }
+
+    fn note_batch(&mut self, batch: &str) {
+        if batch.len() >= memory::TRIM_BYTES {
+            self.big_deferred += batch.len();
+        }
     }
 
     /// Applies the batches `localDeferred` queued.
     #[napi]
     pub fn settle(&mut self) -> Result<()> {
-        guard(|| self.engine.settle())
+        let r = guard(|| self.engine.settle());
+        if self.big_deferred > 0 {
+            // A big batch (a field created or reset whole) and its frame were just freed.
+            self.big_deferred = 0;
+            memory::release_freed();
+        }
+        r
     }
 
     /// Validates and applies one inbound frame; returns `[verdict, frame, elided]` (empty strings
