@@ -29,7 +29,9 @@ mod resend;
 mod sequenced;
 pub use receive::Snapshot;
 use sequenced::Sequenced;
+mod incoming;
 mod stream;
+pub use incoming::ChunkRead;
 pub use stream::SnapshotWriter;
 
 /// Limits applied to everything the engine accepts.
@@ -124,7 +126,7 @@ pub struct Engine {
     /// `behind` was set and the resync request (`R`) has not been taken by the caller yet.
     resync_due: bool,
     /// A streamed snapshot being received from the parent.
-    incoming: Option<stream::Incoming>,
+    incoming: Option<incoming::Incoming>,
 }
 
 impl Engine {
