@@ -58,8 +58,8 @@ impl ObjMap {
         }
     }
 
-    /// The packed form of an object (see the module comment), or `None` when `text` is not one
-    /// (the caller encoded it from the object this map belongs to).
+    /// The map of a packed object (see packed.rs): `text` must be the canonical encoding of the
+    /// object this map belongs to.
     pub(crate) fn packed(text: Box<str>) -> Self {
         ObjMap(Repr::Packed(Packed {
             text,
