@@ -10,9 +10,6 @@ const { writeOp, appendHead } = require('./ops')
 const { MAX_GAP: MAX_HOLES } = require('./limits')
 const { fromCore } = require('./errors')
 
-/** Op arguments (JSON) at least this long are kept apart from the op's text until the core. */
-const BIG_ARGS = 1 << 20
-
 class Outbox {
   constructor(state) {
     this.s = state
@@ -40,11 +37,6 @@ class Outbox {
 
   /** Buffers one op of `kind` on `key` at `wire` (args already JSON) with its change event. */
   record(kind, key, wire, fmt, args, eventKind) {
-    if (args !== undefined && args.length >= BIG_ARGS) {
-      // Kept in parts up to the core (see `flush`): joining them would copy the value's JSON.
-      const head = writeOp(kind, this.keyJson(key), wire)
-      return this.add({ parts: [`${head.slice(0, -1)},`, args, ']'] }, kind, key, fmt, eventKind)
-    }
     this.add(writeOp(kind, this.keyJson(key), wire, args), kind, key, fmt, eventKind)
   }
 
@@ -97,20 +89,14 @@ class Outbox {
     this.scheduled = false
     if (this.buffer.length === 0) return
     const buf = this.buffer
-    let big = false
     for (let i = 0; i < buf.length; i++) {
-      if (typeof buf[i] === 'string') continue
-      if (buf[i].parts !== undefined) big = true
-      else buf[i] = `${buf[i].head}${buf[i].items.join(',')}]]`
+      if (typeof buf[i] !== 'string') buf[i] = `${buf[i].head}${buf[i].items.join(',')}]]`
     }
     this.run = null
     this.holes = 0
-    const assign = this.hasAssign
-    // A batch holding a big value crosses as the parts of its text, so that the value's JSON is
-    // not copied into one batch string first (for a big field, the biggest string in the process).
-    const parts = big && !assign ? batchParts(buf) : null
-    const batch = parts === null ? `[${buf.map((op) => (typeof op === 'string' ? op : op.parts.join(''))).join(',')}]` : null
+    const batch = `[${buf.join(',')}]`
     const events = this.events
+    const assign = this.hasAssign
     this.buffer = []
     this.events = []
     this.hasAssign = false
@@ -123,9 +109,7 @@ class Outbox {
         // overlaps with the peers applying it. With no one to send to (a root before its first
         // child) there is no frame: it would only be garbage as long as the batch, and a child
         // that joins later gets the state from a snapshot.
-        const alone = s.peers.alone()
-        if (parts !== null) frame = s.core.localDeferredParts(parts, alone)
-        else if (alone) {
+        if (s.peers.alone()) {
           s.core.localDeferredUnsent(batch)
           frame = ''
         } else frame = s.core.localDeferred(batch)
@@ -150,18 +134,6 @@ class Outbox {
       this.s.error(fromCore(e))
     }
   }
-}
-
-/** The text of a batch as parts: `[`, each op (a big one in its own parts), `,` between, `]`. */
-function batchParts(buf) {
-  const parts = ['[']
-  for (let i = 0; i < buf.length; i++) {
-    if (i > 0) parts.push(',')
-    if (typeof buf[i] === 'string') parts.push(buf[i])
-    else for (const p of buf[i].parts) parts.push(p)
-  }
-  parts.push(']')
-  return parts
 }
 
 function jsPath(fmt) {

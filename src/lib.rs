@@ -186,21 +186,6 @@ impl Core {
         guard(|| self.engine.local_deferred_unsent(batch))
     }
 
-    /// `localDeferred` (or, with `unsent`, `localDeferredUnsent`) for a batch given as the parts
-    /// of its text: a big value's JSON stays one flat JS string instead of being copied into the
-    /// batch's on the JS heap first.
-    #[napi]
-    pub fn local_deferred_parts(&mut self, parts: Vec<String>, unsent: bool) -> Result<String> {
-        let batch = parts.concat();
-        drop(parts);
-        self.note_batch(&batch);
-        if unsent {
-            guard(|| self.engine.local_deferred_unsent(batch)).map(|()| String::new())
-        } else {
-            guard(|| self.engine.local_deferred(batch))
-        }
-    }
-
     fn note_batch(&mut self, batch: &str) {
         if batch.len() >= memory::TRIM_BYTES {
             self.big_deferred += batch.len();
