@@ -174,6 +174,35 @@ test('a chunk out of order or garbled is refused whole with a nack; nothing show
   }
 })
 
+test('big chunks, read by the core off the JS thread: taken in order with what follows, or refused whole', async () => {
+  const pad = 'x'.repeat(300 * 1024) // past the size read off the JS thread
+  {
+    const { peer, send, next, ready } = await rawParent({ syncTimeout: 100 })
+    send({ t: 'S', q: 2, i: 0, p: [[0, [['a', [pad, { r: 1 }]]]]] })
+    send({ t: 'S', q: 2, i: 1, p: [[2, { s: 2 }], [1, [pad]], [0, [['b', { k: pad.length }]]]], end: true })
+    // A sequenced batch right behind the chunks waits for them, then applies once.
+    send({ t: 'q', q: 3, o: 'fade', n: 0, ok: true, ops: [['a', 'a', [], [7]]] })
+    assert.deepStrictEqual(await ready, ['a', 'b'])
+    await next('A')
+    assert.deepStrictEqual(await peer.call('return JSON.parse(JSON.stringify([ipos.a.length, ipos.a[0].length, ipos.a[1], ipos.a[3], ipos.b.k, errors]))'), [4, pad.length, { r: 1, s: 2 }, 7, pad.length, []])
+    peer.kill()
+  }
+  for (const [bad, code] of [
+    [{ t: 'S', q: 1, i: 2, p: [[1, [pad]]] }, 'ERR_IPOS_BAD_SEQUENCE'],
+    [{ t: 'S', q: 1, i: 1, p: [[1, [pad, { constructor: 1 }]]] }, 'ERR_IPOS_RESERVED_KEY'],
+    [`{"t":"S","q":1,"i":1,"p":[[1,["${pad}"]]`, 'ERR_IPOS_BAD_FRAME'],
+  ]) {
+    const { peer, send, next, ready } = await rawParent({ syncTimeout: 100 })
+    send({ t: 'S', q: 1, i: 0, p: [[0, [['a', [pad]]]]] })
+    send(bad)
+    assert.deepStrictEqual(await ready, [])
+    const nack = await next('N')
+    assert.strictEqual(nack.code, code)
+    assert.deepStrictEqual(await peer.call('return [ipos.keys(), errors.map((e) => e.code)]'), [[], [code]])
+    peer.kill()
+  }
+})
+
 test('a child that goes away mid-join: addProcess rejects and the parent carries on', async () => {
   const ipos = IPOS.new()
   ipos.create('big', bigState().objects)

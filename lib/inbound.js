@@ -8,7 +8,7 @@ const { Incoming } = require('./join')
 const { iposError, fromCore } = require('./errors')
 const { MAX_NACK_CHARS } = require('./limits')
 
-/** Snapshots at least this big are read by the core off the JS thread. */
+/** Snapshots and snapshot chunks at least this big are read by the core off the JS thread. */
 const ASYNC_SNAPSHOT_BYTES = 256 * 1024
 /**
  * Frames at least this big are read by the core on another thread while this one parses the
@@ -24,7 +24,8 @@ class Inbound {
     this.idlers = [] // idle() promises
   }
 
-  onFrame(link, d) {
+  /** `sync`: take the frame here and now (a chunk the core could not read off-thread). */
+  onFrame(link, d, sync) {
     const s = this.s
     if (s.closed) return
     if (this.inbox !== null) {
@@ -34,7 +35,10 @@ class Inbound {
     if (d instanceof Error) return s.error(d, link)
     // An entry of a shared log (lib/redis.js): the core sequences it itself.
     const entry = typeof d === 'object' ? d.text : null
-    if (entry === null && link.isParent && d.length >= ASYNC_SNAPSHOT_BYTES && d.startsWith('{"t":"s"')) return this.snapshotAsync(link, d)
+    if (entry === null && link.isParent && d.length >= ASYNC_SNAPSHOT_BYTES) {
+      if (d.startsWith('{"t":"s"')) return this.snapshotAsync(link, d)
+      if (!sync && d.startsWith('{"t":"S"')) return this.chunkAsync(link, d)
+    }
     s.outbox.flush()
     let out
     let parsed = null
@@ -51,19 +55,33 @@ class Inbound {
       }
       if (entry !== null) d = entry
     } catch (e) {
-      const err = fromCore(e)
-      const chunk = link.isParent && d.startsWith('{"t":"S"')
-      if (chunk || (link.isParent && s.peers.upstream === null && d.startsWith('{"t":"s"'))) {
-        // We cannot take the parent's state: tell it why, so its addProcess() fails clearly.
-        link.send(nack(err))
-      }
-      if (chunk && this.abortJoin(link, err)) return
-      // A sequenced frame we could not take: we can no longer follow the parent, so ask it for a
-      // fresh snapshot; the core drops its `q` frames until then.
-      if (link.isParent && s.core.takeResync()) s.peers.requestResync(link)
-      return s.error(err, link)
+      return this.refused(link, d, e)
     }
-    const v = JSON.parse(out[0])
+    this.taken(link, d, JSON.parse(out[0]), out, parsed)
+  }
+
+  /** A frame the core refused: nothing changed; tell whom it concerns. */
+  refused(link, d, e) {
+    const s = this.s
+    const err = fromCore(e)
+    const chunk = link.isParent && d.startsWith('{"t":"S"')
+    if (chunk || (link.isParent && s.peers.upstream === null && d.startsWith('{"t":"s"'))) {
+      // We cannot take the parent's state: tell it why, so its addProcess() fails clearly.
+      link.send(nack(err))
+    }
+    if (chunk && this.abortJoin(link, err)) return
+    // A sequenced frame we could not take: we can no longer follow the parent, so ask it for a
+    // fresh snapshot; the core drops its `q` frames until then.
+    if (link.isParent && s.core.takeResync()) s.peers.requestResync(link)
+    return s.error(err, link)
+  }
+
+  /**
+   * A frame the core took, with its verdict `v` (`out`: what `receive` returned; `parsed`: the
+   * frame already parsed by JS, or null).
+   */
+  taken(link, d, v, out, parsed) {
+    const s = this.s
     const peers = s.peers
     switch (v.k) {
       case 'h': return peers.onHello(link, v)
@@ -133,21 +151,55 @@ class Inbound {
       const err = fromCore(e)
       link.send(nack(err))
       s.error(err, link)
-    }).finally(() => {
-      const queued = this.inbox
-      this.inbox = null
-      while (queued.length > 0) {
-        const [l, frame] = queued.shift()
-        this.onFrame(l, frame)
-        if (this.inbox !== null) {
-          this.inbox.push(...queued)
-          return
-        }
+    }).finally(() => this.drain())
+  }
+
+  /**
+   * A big snapshot chunk: the core reads it on the thread pool while this thread parses the same
+   * text, then takes it in; frames behind it wait. The parsed pieces are used only once the core
+   * accepted the chunk, and a chunk it cannot read goes the ordinary way, which refuses it.
+   */
+  chunkAsync(link, d) {
+    const s = this.s
+    this.inbox = []
+    const reading = s.core.readChunkAsync(d)
+    let p = null
+    try {
+      p = JSON.parse(d).p
+    } catch {}
+    reading.then((token) => {
+      if (s.closed) return token !== 0 && s.core.dropChunk(token)
+      if (token === 0 || p === null) {
+        if (token !== 0) s.core.dropChunk(token)
+        this.inbox.unshift([link, d, true])
+        return
       }
-      const idlers = this.idlers
-      this.idlers = []
-      for (const r of idlers) r()
-    })
+      s.outbox.flush()
+      let out
+      try {
+        out = s.core.takeChunk(token)
+      } catch (e) {
+        return this.refused(link, d, e)
+      }
+      this.taken(link, d, JSON.parse(out[0]), out, { p })
+    }).finally(() => this.drain())
+  }
+
+  /** Handles the frames that waited behind a snapshot or chunk being read, in order. */
+  drain() {
+    const queued = this.inbox
+    this.inbox = null
+    while (queued.length > 0) {
+      const [l, frame, sync] = queued.shift()
+      this.onFrame(l, frame, sync)
+      if (this.inbox !== null) {
+        this.inbox.push(...queued)
+        return
+      }
+    }
+    const idlers = this.idlers
+    this.idlers = []
+    for (const r of idlers) r()
   }
 
   /** Resolves once no frame waits behind a snapshot being read. */

@@ -187,7 +187,13 @@ class Outbox {
     let frame
     try {
       if (assign) frame = s.core.local(batch)
-      else frame = s.core.localDeferred(batch)
+      // With no one to send to (a root before its first child) there is no frame: it would only
+      // be garbage as long as the batch, and a child that joins later gets the state from a
+      // snapshot.
+      else if (s.peers.alone()) {
+        s.core.localDeferredUnsent(batch)
+        frame = ''
+      } else frame = s.core.localDeferred(batch)
     } catch (e) {
       s.error(fromCore(e))
       return

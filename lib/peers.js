@@ -37,6 +37,11 @@ class Peers {
     return `{"t":"h","v":1,"id":"${this.s.origin}","fn":${this.s.functionsWanted}}`
   }
 
+  /** A root with no parent and no child (not even one joining): no frame has anywhere to go. */
+  alone() {
+    return this.parent === null && this.children.size === 0 && !this.away && this.s.core.isRoot
+  }
+
   // ---- lifecycle -----------------------------------------------------------------------------
 
   connectParent(link) {

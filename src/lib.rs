@@ -11,6 +11,9 @@ use napi::{Env, Error, Task};
 use napi_derive::napi;
 use parking_lot::Mutex;
 
+mod chunk;
+mod memory;
+
 /// What every call returns: a JS `Error` whose `code` is the core's `ERR_IPOS_*` code.
 type Result<T> = napi::Result<T, String>;
 
@@ -59,6 +62,10 @@ pub struct Core {
     next_token: u32,
     /// Streamed snapshots being sent, by the id `snapshotBegin` returned.
     writers: HashMap<u32, SnapshotWriter>,
+    /// Chunks read by `readChunkAsync`, waiting for `takeChunk(token)`.
+    chunks: chunk::Slot,
+    /// Bytes of big local batches queued since the last `settle` (see memory.rs).
+    big_deferred: usize,
 }
 
 /// One chunk of a streamed snapshot (`Core.snapshotNext`).
@@ -147,6 +154,8 @@ impl Core {
             parsed: Arc::new(Mutex::new(HashMap::new())),
             next_token: 0,
             writers: HashMap::new(),
+            chunks: Default::default(),
+            big_deferred: 0,
         }
     }
 
@@ -166,13 +175,33 @@ impl Core {
     /// any other call), so the mirror's work happens off the path to the wire.
     #[napi]
     pub fn local_deferred(&mut self, batch: String) -> Result<String> {
+        self.note_batch(&batch);
         guard(|| self.engine.local_deferred(batch))
+    }
+
+    /// `localDeferred` for a root with no child to send the frame to: returns nothing.
+    #[napi]
+    pub fn local_deferred_unsent(&mut self, batch: String) -> Result<()> {
+        self.note_batch(&batch);
+        guard(|| self.engine.local_deferred_unsent(batch))
+    }
+
+    fn note_batch(&mut self, batch: &str) {
+        if batch.len() >= memory::TRIM_BYTES {
+            self.big_deferred += batch.len();
+        }
     }
 
     /// Applies the batches `localDeferred` queued.
     #[napi]
     pub fn settle(&mut self) -> Result<()> {
-        guard(|| self.engine.settle())
+        let r = guard(|| self.engine.settle());
+        if self.big_deferred > 0 {
+            // A big batch (a field created or reset whole) and its frame were just freed.
+            self.big_deferred = 0;
+            memory::release_freed();
+        }
+        r
     }
 
     /// Validates and applies one inbound frame; returns `[verdict, frame, elided]` (empty strings
@@ -252,6 +281,39 @@ impl Core {
                 ]
             })
         })
+    }
+
+    /// Starts reading a snapshot chunk (`S` frame from the parent) on the thread pool; resolves
+    /// with a token for `takeChunk`, or 0 if the frame cannot be read (hand it to `receive`).
+    /// Nothing changes until `takeChunk`, so JS can parse the same frame meanwhile.
+    #[napi]
+    pub fn read_chunk_async(&mut self, frame: String) -> AsyncTask<chunk::ReadChunkTask> {
+        self.next_token = self.next_token.wrapping_add(1).max(1);
+        AsyncTask::new(chunk::ReadChunkTask {
+            frame,
+            limits: self.engine.limits(),
+            token: self.next_token,
+            slot: self.chunks.clone(),
+        })
+    }
+
+    /// Takes in a chunk read by `readChunkAsync` as `receive` would take in its frame from the
+    /// parent; returns `[verdict, "", ""]`.
+    #[napi]
+    pub fn take_chunk(&mut self, token: u32) -> Result<Vec<String>> {
+        let c = self
+            .chunks
+            .lock()
+            .remove(&token)
+            .ok_or_else(|| error("ERR_IPOS_INTERNAL", "unknown chunk token"))?;
+        guard(|| self.engine.take_read_chunk(Ok(c.0), true))
+            .map(|r| vec![r.verdict, String::new(), String::new()])
+    }
+
+    /// Forgets a chunk read by `readChunkAsync` that will not be taken (the instance closed).
+    #[napi]
+    pub fn drop_chunk(&mut self, token: u32) {
+        self.chunks.lock().remove(&token);
     }
 
     /// Starts reading a (big) snapshot frame on the thread pool; resolves with a token for

@@ -32,7 +32,9 @@ mod resend;
 mod sequenced;
 pub use receive::Snapshot;
 use sequenced::Sequenced;
+mod incoming;
 mod stream;
+pub use incoming::ChunkRead;
 pub use stream::SnapshotWriter;
 
 /// Limits applied to everything the engine accepts.
@@ -127,7 +129,7 @@ pub struct Engine {
     /// `behind` was set and the resync request (`R`) has not been taken by the caller yet.
     resync_due: bool,
     /// A streamed snapshot being received from the parent.
-    incoming: Option<stream::Incoming>,
+    incoming: Option<incoming::Incoming>,
     /// Maps whose entry order is put right once nothing is pending (see `order`).
     unordered: Vec<order::Unordered>,
     /// Where the pending batches act, kept as they come and go (`None`: to be counted again).
@@ -375,6 +377,24 @@ impl Engine {
         &mut self,
         batch: B,
     ) -> Result<String, CoreError> {
+        self.defer(batch, true)
+    }
+
+    /// `local_deferred` for a root that has no one to send the frame to (no child yet): the same
+    /// checks and numbering, without writing a frame as long as the batch (creating a big field
+    /// would otherwise cost its whole text twice more, in the core and in JS).
+    pub fn local_deferred_unsent<B: AsRef<str> + Into<String>>(
+        &mut self,
+        batch: B,
+    ) -> Result<(), CoreError> {
+        self.defer(batch, false).map(drop)
+    }
+
+    fn defer<B: AsRef<str> + Into<String>>(
+        &mut self,
+        batch: B,
+        frame_wanted: bool,
+    ) -> Result<String, CoreError> {
         let text = batch.as_ref();
         self.check_size(text.len())?;
         let limit = self.decoder().json_limit();
@@ -393,8 +413,15 @@ impl Engine {
         if shape.assigns {
             return self.local(text);
         }
-        let frame = self.local_frame(text.trim());
-        self.check_size(frame.len())?;
+        let frame = if frame_wanted || !self.root {
+            let frame = self.local_frame(text.trim());
+            self.check_size(frame.len())?;
+            frame
+        } else {
+            // The frame's size is its head's plus the ops': refused exactly where it would be.
+            self.check_size(self.local_frame("").len() + text.trim().len())?;
+            String::new()
+        };
         let n = self.number_batch();
         self.deferred.push_back(Deferred {
             n,

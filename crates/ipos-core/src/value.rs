@@ -23,8 +23,10 @@ pub type Fields = IndexMap<String, Value, Hasher>;
 pub type Key = Rc<str>;
 
 mod objmap;
+mod packed;
 
 pub use objmap::ObjMap;
+pub(crate) use packed::pack;
 
 /// The array index a property key names in JS: a canonical decimal from 0 to 2^32 - 2. JS
 /// objects list such keys first, ascending, before every other key in insertion order; the
@@ -269,6 +271,10 @@ pub fn same(a: &Value, b: &Value) -> bool {
 }
 
 fn same_obj(x: &Obj, y: &Obj) -> bool {
+    // Packed texts are canonical encodings: equal exactly when the objects are the same.
+    if let (Some(a), Some(b)) = (x.map.packed_text(), y.map.packed_text()) {
+        return a == b;
+    }
     x.null_proto == y.null_proto
         && x.map.len() == y.map.len()
         && x.map

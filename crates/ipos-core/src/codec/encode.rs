@@ -54,9 +54,25 @@ pub fn write_js_number(f: f64, out: &mut String) {
     }
     // Integers below 2^53 print exactly; that is also their shortest form.
     if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
-        let _ = write!(out, "{}", f as i64);
+        out.push_str(itoa::Buffer::new().format(f as i64));
         return;
     }
+    // zmij gives the same shortest round-trip digits; where it writes no exponent (and the
+    // number has a fraction, so no trailing ".0") its spelling is also JS's.
+    // (It also breaks a tie between two shortest spellings towards the even digit, as JS does.)
+    if f.fract() != 0.0 {
+        let mut buf = zmij::Buffer::new();
+        let fast = buf.format_finite(f);
+        if !fast.contains('e') {
+            out.push_str(fast);
+            return;
+        }
+    }
+    write_js_number_slow(f, out);
+}
+
+/// `write_js_number` for what zmij spells with an exponent: JS's own cut-offs differ.
+pub(super) fn write_js_number_slow(f: f64, out: &mut String) {
     // Rust's `{:e}` gives the shortest digits that round-trip; rearrange them as JS does.
     let sci = format!("{:e}", f.abs());
     let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
@@ -155,6 +171,9 @@ pub fn encode_value(v: &Value, out: &mut String) {
             out.push(']');
         }
         Value::Object(o) => {
+            if let Some(text) = o.map.packed_text() {
+                return out.push_str(text);
+            }
             // A null-prototype object, or a plain one whose own "~" key would read as a tag, is
             // wrapped; its inner object's keys are then taken literally by the decoder.
             let wrap = if o.null_proto {

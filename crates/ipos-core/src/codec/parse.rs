@@ -196,7 +196,13 @@ impl Decoder {
                 None
             };
         }
-        Ok(Some(finish_obj(r, base, null_proto)))
+        let mut v = finish_obj(r, base, null_proto);
+        // A record inside a field is kept as its text (see value/objmap.rs); a field's own root
+        // is where writes land, so it stays open.
+        if depth > 0 {
+            crate::value::pack(&mut v);
+        }
+        Ok(Some(v))
     }
 
     /// A tag object after its `"~":`.

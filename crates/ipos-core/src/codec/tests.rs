@@ -82,7 +82,9 @@ fn special_numbers_are_exact() {
 
 #[test]
 fn numbers_print_like_js() {
-    let cases: [(f64, &str); 14] = [
+    let cases: [(f64, &str); 15] = [
+        // Exactly between two 17-digit spellings: JS takes the even one.
+        (-1078566525676143.25, "-1078566525676143.2"),
         (1.0, "1"),
         (-42.0, "-42"),
         (0.1, "0.1"),
@@ -324,4 +326,29 @@ fn a_frame_with_an_unbuildable_tag_is_rejected_whole() {
         .unwrap_err();
     assert_eq!(e.code, error::BAD_VALUE);
     assert_eq!(root.dump(), r#"{"a":1}"#);
+}
+
+proptest::proptest! {
+    /// The fast number path spells every finite number with shortest digits that read back
+    /// exactly, in JS's notation: as the digit-by-digit rules do, but for ties between two
+    /// shortest spellings (the even one, as JS picks; see `numbers_print_like_js`).
+    #[test]
+    fn fast_numbers_match_the_js_rules(bits in proptest::num::u64::ANY, scale in -30i32..30) {
+        let f = f64::from_bits(bits);
+        let f = if f.is_finite() { f } else { (bits % 1_000_000) as f64 / 7.0 * 10f64.powi(scale) };
+        let mut fast = String::new();
+        write_js_number(f, &mut fast);
+        let mut slow = String::new();
+        if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+            slow.push_str(&(f as i64).to_string());
+        } else {
+            super::encode::write_js_number_slow(f, &mut slow);
+        }
+        let back: f64 = serde_json::from_str(&fast).unwrap();
+        proptest::prop_assert_eq!(back.to_bits(), f.to_bits());
+        if fast != slow {
+            proptest::prop_assert_eq!(fast.len(), slow.len());
+            proptest::prop_assert_eq!(fast.contains('.'), slow.contains('.'));
+        }
+    }
 }

@@ -4,11 +4,16 @@
 //! the map's own header). Up to `SMALL` keys live in one vector of pairs found by a linear scan;
 //! past that the map becomes an `IndexMap` (boxed, so small objects do not pay for its header)
 //! and stays one. Both keep exactly the same order, so nothing outside can tell them apart.
+//!
+//! A small plain object deep in a field may also be kept packed (see `packed.rs`); reads open it,
+//! writes unpack it, so that too is invisible from outside.
 
+use std::cell::OnceCell;
 use std::ops::{Index, IndexMut};
 
 use indexmap::IndexMap;
 
+use super::packed::Packed;
 use super::{Hasher, Key, Value};
 
 /// Most keys a map keeps without a hash table. A scan of 16 short keys compares lengths first and
@@ -22,6 +27,7 @@ type Big = IndexMap<Key, Value, Hasher>;
 enum Repr {
     Small(Vec<(Key, Value)>),
     Large(Box<Big>),
+    Packed(Packed),
 }
 
 /// An object's own keys in insertion order (see the module comment). The methods are named and
@@ -52,9 +58,45 @@ impl ObjMap {
         }
     }
 
+    /// The map of a packed object (see packed.rs): `text` must be the canonical encoding of the
+    /// object this map belongs to.
+    pub(crate) fn packed(text: Box<str>) -> Self {
+        ObjMap(Repr::Packed(Packed {
+            text,
+            open: OnceCell::new(),
+        }))
+    }
+
+    /// The canonical encoding of the object, if the map is kept packed.
+    pub fn packed_text(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Packed(p) => Some(&p.text),
+            _ => None,
+        }
+    }
+
+    /// The map to read: itself, or what a packed one opens into.
+    fn view(&self) -> &Repr {
+        match &self.0 {
+            Repr::Packed(p) => &p.view().0,
+            r => r,
+        }
+    }
+
+    /// Makes a packed map an ordinary one before a write.
+    fn unpack(&mut self) {
+        if let Repr::Packed(_) = &self.0 {
+            let Repr::Packed(p) = std::mem::replace(&mut self.0, Repr::Small(Vec::new())) else {
+                unreachable!("matched above")
+            };
+            *self = p.unpack();
+        }
+    }
+
     /// Number of keys.
     pub fn len(&self) -> usize {
-        match &self.0 {
+        match self.view() {
+            Repr::Packed(_) => unreachable!("opened or unpacked above"),
             Repr::Small(v) => v.len(),
             Repr::Large(m) => m.len(),
         }
@@ -67,7 +109,8 @@ impl ObjMap {
 
     /// Position of key `k`.
     pub fn get_index_of(&self, k: &str) -> Option<usize> {
-        match &self.0 {
+        match self.view() {
+            Repr::Packed(_) => unreachable!("opened or unpacked above"),
             Repr::Small(v) => v.iter().position(|(x, _)| **x == *k),
             Repr::Large(m) => m.get_index_of(k),
         }
@@ -80,7 +123,8 @@ impl ObjMap {
 
     /// The value of `k`.
     pub fn get(&self, k: &str) -> Option<&Value> {
-        match &self.0 {
+        match self.view() {
+            Repr::Packed(_) => unreachable!("opened or unpacked above"),
             Repr::Small(v) => v.iter().find(|(x, _)| **x == *k).map(|(_, v)| v),
             Repr::Large(m) => m.get(k),
         }
@@ -93,7 +137,9 @@ impl ObjMap {
 
     /// Position, key and value of `k`, the value mutably.
     pub fn get_full_mut(&mut self, k: &str) -> Option<(usize, &Key, &mut Value)> {
+        self.unpack();
         match &mut self.0 {
+            Repr::Packed(_) => unreachable!("opened or unpacked above"),
             Repr::Small(v) => {
                 let i = v.iter().position(|(x, _)| **x == *k)?;
                 let (k, v) = &mut v[i];
@@ -105,7 +151,8 @@ impl ObjMap {
 
     /// Key and value at position `i`.
     pub fn get_index(&self, i: usize) -> Option<(&Key, &Value)> {
-        match &self.0 {
+        match self.view() {
+            Repr::Packed(_) => unreachable!("opened or unpacked above"),
             Repr::Small(v) => v.get(i).map(pair_refs),
             Repr::Large(m) => m.get_index(i),
         }
@@ -113,7 +160,9 @@ impl ObjMap {
 
     /// Key and value at position `i`, the value mutably.
     pub fn get_index_mut(&mut self, i: usize) -> Option<(&Key, &mut Value)> {
+        self.unpack();
         match &mut self.0 {
+            Repr::Packed(_) => unreachable!("opened or unpacked above"),
             Repr::Small(v) => v.get_mut(i).map(|(k, v)| (&*k, v)),
             Repr::Large(m) => m.get_index_mut(i),
         }
@@ -129,7 +178,8 @@ impl ObjMap {
 
     /// Entries in order.
     pub fn iter(&self) -> Iter<'_> {
-        Iter(match &self.0 {
+        Iter(match self.view() {
+            Repr::Packed(_) => unreachable!("opened above"),
             Repr::Small(v) => IterRepr::Small(v.iter()),
             Repr::Large(m) => IterRepr::Large(m.iter()),
         })
@@ -154,13 +204,14 @@ impl ObjMap {
         }
         match &mut self.0 {
             Repr::Large(m) => m,
-            Repr::Small(_) => unreachable!("grown above"),
+            Repr::Small(_) | Repr::Packed(_) => unreachable!("grown above"),
         }
     }
 
     /// Sets `k` to `v`: an existing key keeps its place and its old value is returned, a new key
     /// goes last.
     pub fn insert(&mut self, k: Key, v: Value) -> Option<Value> {
+        self.unpack();
         if let Repr::Small(items) = &mut self.0 {
             if let Some(i) = items.iter().position(|(x, _)| *x == k) {
                 return Some(std::mem::replace(&mut items[i].1, v));
@@ -176,6 +227,7 @@ impl ObjMap {
     /// Inserts the new key `k` at position `at` (at most `len`), shifting the ones after it.
     pub fn shift_insert(&mut self, at: usize, k: Key, v: Value) {
         debug_assert!(!self.contains_key(&k), "shift_insert takes a new key");
+        self.unpack();
         if let Repr::Small(items) = &mut self.0 {
             if items.len() < SMALL {
                 items.insert(at, (k, v));
@@ -187,7 +239,9 @@ impl ObjMap {
 
     /// Removes `k`, shifting the keys after it; returns its position, key and value.
     pub fn shift_remove_full(&mut self, k: &str) -> Option<(usize, Key, Value)> {
+        self.unpack();
         match &mut self.0 {
+            Repr::Packed(_) => unreachable!("opened or unpacked above"),
             Repr::Small(v) => {
                 let i = v.iter().position(|(x, _)| **x == *k)?;
                 let (k, v) = v.remove(i);
@@ -199,7 +253,9 @@ impl ObjMap {
 
     /// Removes the key at position `i`, shifting the keys after it.
     pub fn shift_remove_index(&mut self, i: usize) -> Option<(Key, Value)> {
+        self.unpack();
         match &mut self.0 {
+            Repr::Packed(_) => unreachable!("opened or unpacked above"),
             Repr::Small(v) => (i < v.len()).then(|| v.remove(i)),
             Repr::Large(m) => m.shift_remove_index(i),
         }
@@ -207,7 +263,9 @@ impl ObjMap {
 
     /// Swaps the entries at positions `a` and `b`.
     pub fn swap_indices(&mut self, a: usize, b: usize) {
+        self.unpack();
         match &mut self.0 {
+            Repr::Packed(_) => unreachable!("opened or unpacked above"),
             Repr::Small(v) => v.swap(a, b),
             Repr::Large(m) => m.swap_indices(a, b),
         }
@@ -218,7 +276,9 @@ impl ObjMap {
     where
         F: FnMut(&Key, &Value, &Key, &Value) -> std::cmp::Ordering,
     {
+        self.unpack();
         match &mut self.0 {
+            Repr::Packed(_) => unreachable!("opened or unpacked above"),
             Repr::Small(v) => v.sort_by(|(k1, v1), (k2, v2)| cmp(k1, v1, k2, v2)),
             Repr::Large(m) => m.sort_by(cmp),
         }
@@ -229,6 +289,7 @@ impl Extend<(Key, Value)> for ObjMap {
     /// `insert` for each pair: a repeated key keeps its first place and takes the last value.
     fn extend<I: IntoIterator<Item = (Key, Value)>>(&mut self, pairs: I) {
         let pairs = pairs.into_iter();
+        self.unpack();
         if let Repr::Small(v) = &self.0 {
             if v.len() + pairs.size_hint().0 > SMALL {
                 self.grow(pairs.size_hint().0);
@@ -255,7 +316,8 @@ impl FromIterator<(Key, Value)> for ObjMap {
 impl Index<usize> for ObjMap {
     type Output = Value;
     fn index(&self, i: usize) -> &Value {
-        match &self.0 {
+        match self.view() {
+            Repr::Packed(_) => unreachable!("opened or unpacked above"),
             Repr::Small(v) => &v[i].1,
             Repr::Large(m) => &m[i],
         }
@@ -264,7 +326,9 @@ impl Index<usize> for ObjMap {
 
 impl IndexMut<usize> for ObjMap {
     fn index_mut(&mut self, i: usize) -> &mut Value {
+        self.unpack();
         match &mut self.0 {
+            Repr::Packed(_) => unreachable!("opened or unpacked above"),
             Repr::Small(v) => &mut v[i].1,
             Repr::Large(m) => &mut m[i],
         }
@@ -343,8 +407,10 @@ impl ExactSizeIterator for IntoIter {}
 impl IntoIterator for ObjMap {
     type Item = (Key, Value);
     type IntoIter = IntoIter;
-    fn into_iter(self) -> IntoIter {
+    fn into_iter(mut self) -> IntoIter {
+        self.unpack();
         IntoIter(match self.0 {
+            Repr::Packed(_) => unreachable!("unpacked above"),
             Repr::Small(v) => IntoIterRepr::Small(v.into_iter()),
             Repr::Large(m) => IntoIterRepr::Large(m.into_iter()),
         })
@@ -352,64 +418,5 @@ impl IntoIterator for ObjMap {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn k(s: &str) -> Key {
-        Key::from(s)
-    }
-
-    fn keys(m: &ObjMap) -> Vec<String> {
-        m.keys().map(|k| k.to_string()).collect()
-    }
-
-    /// The same operations on a small map, a map that grows past `SMALL`, and an `IndexMap`
-    /// give the same keys, values and positions.
-    #[test]
-    fn small_and_large_behave_as_indexmap() {
-        let mut ours = ObjMap::default();
-        let mut theirs = Big::default();
-        for i in 0..(SMALL * 2) {
-            let key = format!("k{}", i % (SMALL + 3));
-            assert_eq!(
-                ours.insert(k(&key), Value::Num(i as f64)).is_some(),
-                theirs.insert(k(&key), Value::Num(i as f64)).is_some()
-            );
-            if i % 5 == 0 {
-                let at = ours.len() / 2;
-                let nk = format!("s{i}");
-                ours.shift_insert(at, k(&nk), Value::Null);
-                theirs.shift_insert(at, k(&nk), Value::Null);
-            }
-            if i % 7 == 3 {
-                assert_eq!(
-                    ours.shift_remove_full("k1").map(|(i, k, _)| (i, k)),
-                    theirs.shift_remove_full("k1").map(|(i, k, _)| (i, k))
-                );
-            }
-            assert_eq!(
-                keys(&ours),
-                theirs.keys().map(|k| k.to_string()).collect::<Vec<_>>()
-            );
-            for (key, v) in &theirs {
-                assert!(crate::value::same(ours.get(key).unwrap(), v));
-                assert_eq!(ours.get_index_of(key), theirs.get_index_of(key.as_ref()));
-            }
-        }
-        assert!(matches!(ours.0, Repr::Large(_)));
-    }
-
-    #[test]
-    fn extend_keeps_first_place_and_last_value() {
-        let pairs = [("b", 1.0), ("a", 2.0), ("b", 3.0)];
-        let m: ObjMap = pairs.iter().map(|(x, n)| (k(x), Value::Num(*n))).collect();
-        assert_eq!(keys(&m), ["b", "a"]);
-        assert!(matches!(m.get("b"), Some(Value::Num(n)) if *n == 3.0));
-        let mut big = m.clone();
-        big.extend((0..SMALL).map(|i| (k(&format!("x{i}")), Value::Null)));
-        assert_eq!(big.len(), SMALL + 2);
-        assert_eq!(&keys(&big)[..2], ["b", "a"]);
-        let back: Vec<_> = big.into_iter().map(|(k, _)| k.to_string()).collect();
-        assert_eq!(back.last().map(String::as_str), Some("x15"));
-    }
-}
+#[path = "objmap_tests.rs"]
+mod tests;
