@@ -89,15 +89,16 @@ class Link {
   }
 
   /**
-   * Queues a frame; the frames of one tick leave together at its end, as one message. A write
-   * answered by a write (an ack, then the change it prompted) then costs the channel one message,
-   * one system call and one wake-up of the peer instead of two.
+   * Queues a frame; the frames sent together (a relay's burst, a batch and the ping of a flush)
+   * leave as one message once the microtasks that sent them have run: one system call and one
+   * wake-up of the peer instead of one each. (Waiting longer, to the end of the tick, would let
+   * more frames share a message, but measured, it costs a ping-pong round trip 25-40 µs.)
    */
   _out(frame, written) {
     if (debug.enabled) debug('out %s %d B %s', linkName(this), frame.length, frame.slice(0, 60))
     if (this.outFrames === null) {
       this.outFrames = [frame]
-      setImmediate(this._flushOut)
+      queueMicrotask(this._flushOut)
     } else this.outFrames.push(frame)
     if (written) {
       if (this.outWritten === null) this.outWritten = [written]
