@@ -307,4 +307,4 @@ fn push_ops<'a>(out: &mut String, ops: impl Iterator<Item = &'a Op>) {
 
 #[cfg(test)]
 #[path = "fold_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -1,13 +1,13 @@
 use super::super::{Engine, Limits, Received};
 
-fn engine(origin: &str) -> Engine {
+pub(crate) fn engine(origin: &str) -> Engine {
     let mut e = Engine::new(Limits::default());
     e.set_origin(origin.into());
     e
 }
 
 /// A root holding Map `m` = {k0: 0} and a child synced to it.
-fn pair() -> (Engine, Engine) {
+pub(crate) fn pair() -> (Engine, Engine) {
     let mut root = engine("aa");
     root.local(r#"[["c","m",{"~":"M","v":[["k0",0]]}]]"#)
         .unwrap();

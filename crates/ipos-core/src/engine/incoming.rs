@@ -208,13 +208,7 @@ impl Engine {
     /// its verdict deferred to `take_read_chunk` so that errors come in the same order. Only a
     /// frame that is not an `S` frame at all (or too big) is refused here.
     pub fn read_chunk(limits: Limits, frame: &str) -> Result<ChunkRead, CoreError> {
-        let probe = Engine::new(limits);
-        probe.check_size(frame.len())?;
-        let f = Frame::parse(frame, probe.decoder().json_limit())?;
-        if f.t.as_ref() != "S" {
-            return Err(CoreError::bad_frame("not a snapshot chunk"));
-        }
-        f.check_unused(false, false)?;
+        let (probe, f) = Engine::probe(limits, frame, "S", "not a snapshot chunk")?;
         read_chunk_frame(&f, &probe.decoder())
     }
 

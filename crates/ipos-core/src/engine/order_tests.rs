@@ -1,20 +1,5 @@
-use super::super::{Engine, Limits, Received};
-
-fn engine(origin: &str) -> Engine {
-    let mut e = Engine::new(Limits::default());
-    e.set_origin(origin.into());
-    e
-}
-
-/// A root holding Map `m` = {k0: 0} and a child synced to it.
-fn pair() -> (Engine, Engine) {
-    let mut root = engine("aa");
-    root.local(r#"[["c","m",{"~":"M","v":[["k0",0]]}]]"#)
-        .unwrap();
-    let mut child = engine("bb");
-    child.receive(&root.snapshot(), true).unwrap();
-    (root, child)
-}
+use super::super::fold::tests::pair;
+use super::super::{Engine, Received};
 
 fn set(e: &mut Engine, key: &str) -> String {
     e.local(&format!(r#"[["ms","m",[],"{key}",1]]"#)).unwrap()

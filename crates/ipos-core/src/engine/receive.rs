@@ -135,14 +135,27 @@ impl Engine {
     /// receiving one, so a big snapshot can be read on another thread while JS parses it too.
     /// `install_snapshot` then takes it in, as `receive` would have.
     pub fn parse_snapshot(limits: Limits, frame: &str) -> Result<Snapshot, CoreError> {
+        let (probe, f) = Engine::probe(limits, frame, "s", "not a snapshot frame")?;
+        read_snapshot(&f, &probe.decoder())
+    }
+
+    /// What `receive` checks of a frame alone (size, JSON, fields), for a frame that must be of
+    /// type `t`, read with `limits` but without any engine's state: the engine returned is empty,
+    /// there only for its decoder. Big frames are read so on another thread.
+    pub(super) fn probe<'a>(
+        limits: Limits,
+        frame: &'a str,
+        t: &str,
+        not_t: &str,
+    ) -> Result<(Engine, Frame<'a>), CoreError> {
         let probe = Engine::new(limits);
         probe.check_size(frame.len())?;
         let f = Frame::parse(frame, probe.decoder().json_limit())?;
-        if f.t.as_ref() != "s" {
-            return Err(CoreError::bad_frame("not a snapshot frame"));
+        if f.t.as_ref() != t {
+            return Err(CoreError::bad_frame(not_t));
         }
-        f.check_unused(true, false)?;
-        read_snapshot(&f, &probe.decoder())
+        f.check_unused(t == "s", false)?;
+        Ok((probe, f))
     }
 
     /// Takes in a snapshot read by `parse_snapshot` (or by `receive`): it replaces the confirmed
