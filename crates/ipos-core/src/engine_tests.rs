@@ -372,7 +372,7 @@ fn rejected_frames_body() {
     // The channel stays usable.
     assert_eq!(
         child.receive(&q_ok, true).unwrap().verdict,
-        r#"{"k":"q","o":"aa","apply":"patch","ops":[["s","o",["a"],3]]}"#
+        r#"{"k":"q","o":"aa","apply":"frame"}"#
     );
     // Frame size and depth limits of a small engine.
     let mut e = Engine::new(small);

@@ -205,17 +205,18 @@ pub(super) fn same_path(a: &[Seg], b: &[Seg]) -> bool {
 
 impl Engine {
     /// Applies remote batch `ops` to the confirmed state and the shown one; returns the patch for
-    /// JS (a JSON array of ops). An error (the batch does not apply to the root's state) changes
+    /// JS (a JSON array of ops), or `None` when JS is to apply the batch's own ops as they are (it
+    /// commuted and holds no event: JS parses the frame anyway, so writing the same ops again
+    /// here would only cost). An error (the batch does not apply to the root's state) changes
     /// nothing.
-    pub(super) fn fold_remote(&mut self, ops: &[Op]) -> Result<String, CoreError> {
+    pub(super) fn fold_remote(&mut self, ops: &[Op]) -> Result<Option<String>, CoreError> {
         let max = self.limits.max_array_length;
         let growth = || Growth::new(max);
         let confirmed = self.confirmed.get_or_insert_with(|| self.fields.clone());
         apply_batch_in(confirmed, ops, &mut self.scratch, growth())?;
         let mut out = String::from("[");
         if ops.is_empty() {
-            out.push(']');
-            return Ok(out);
+            return Ok(None);
         }
         let folded = self.commuting(ops).and_then(|maps| {
             apply_batch_in(&mut self.fields, ops, &mut self.scratch, growth()).ok()?;
@@ -230,22 +231,25 @@ impl Engine {
                 ops.iter().filter(|o| matches!(o, Op::Dispatch { .. })),
             );
             out.push(']');
-            return Ok(out);
+            return Ok(Some(out));
         };
-        push_ops(
-            &mut out,
-            ops.iter().filter(|o| !matches!(o, Op::Dispatch { .. })),
-        );
         self.order_track(ops);
         for &i in &maps {
             self.order_defer(&ops[i]);
         }
+        if !ops.iter().any(|o| matches!(o, Op::Dispatch { .. })) {
+            return Ok(None);
+        }
+        push_ops(
+            &mut out,
+            ops.iter().filter(|o| !matches!(o, Op::Dispatch { .. })),
+        );
         push_ops(
             &mut out,
             ops.iter().filter(|o| matches!(o, Op::Dispatch { .. })),
         );
         out.push(']');
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// `Some` when `ops` commutes with every pending batch: the indices of its `ms` ops, one per

@@ -36,10 +36,8 @@ fn cross(root: &mut Engine, child: &mut Engine, key: &str, theirs: &str) -> (Str
 fn a_commuting_batch_is_its_own_ops_and_the_pending_keys_move_back_once_confirmed() {
     let (mut root, mut child) = pair();
     let (v, own) = cross(&mut root, &mut child, "c1", "p1");
-    assert_eq!(
-        v,
-        r#"{"k":"q","o":"aa","apply":"patch","ops":[["ms","m",[],"p1",2]]}"#
-    );
+    // Applied as it came: JS takes the frame's own ops.
+    assert_eq!(v, r#"{"k":"q","o":"aa","apply":"frame"}"#);
     assert_eq!(
         own,
         r#"{"k":"q","o":"bb","apply":"patch","own":true,"ops":[["mm","m",[],["c1"]]]}"#
@@ -57,4 +55,20 @@ fn a_batch_that_meets_a_pending_one_is_diffed() {
     assert_eq!(own, r#"{"k":"q","o":"bb","apply":"none","own":true}"#);
     // The root's `k0` came first, ours lands on it: nothing shows a change.
     assert_eq!(v, r#"{"k":"q","o":"aa","apply":"patch","ops":[]}"#);
+}
+
+#[test]
+fn a_commuting_batch_with_an_event_is_a_patch_with_the_event_last() {
+    let (mut root, mut child) = pair();
+    let down = root.local(r#"[["c","e",{"~":"E"}]]"#).unwrap();
+    child.receive(&down, true).unwrap();
+    child.local(r#"[["ms","m",[],"c1",1]]"#).unwrap();
+    let down = root
+        .local(r#"[["ev","e",[],{"type":"x"}],["ms","m",[],"p1",2]]"#)
+        .unwrap();
+    let v = child.receive(&down, true).unwrap().verdict;
+    assert_eq!(
+        v,
+        r#"{"k":"q","o":"aa","apply":"patch","ops":[["ms","m",[],"p1",2],["ev","e",[],{"type":"x"}]]}"#
+    );
 }

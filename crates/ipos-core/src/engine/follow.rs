@@ -68,7 +68,10 @@ impl Engine {
             return Ok(skipped(q, &o, n, None));
         };
         Ok(Received {
-            verdict: q_verdict_text(&o, r#","apply":"patch""#, Some(&patch)),
+            verdict: match &patch {
+                Some(p) => q_verdict_text(&o, r#","apply":"patch""#, Some(p)),
+                None => q_verdict(&o, r#","apply":"frame""#, None),
+            },
             frame,
             elided,
         })

@@ -331,7 +331,10 @@ impl Engine {
         self.seq = q;
         self.sequenced.record(o, n, q);
         Ok(Received {
-            verdict: q_verdict_text(o, r#","apply":"patch""#, Some(&patch)),
+            verdict: match &patch {
+                Some(p) => q_verdict_text(o, r#","apply":"patch""#, Some(p)),
+                None => q_verdict(o, r#","apply":"frame""#, None),
+            },
             frame: None,
             elided,
         })
