@@ -133,11 +133,11 @@ fn foot(op: &Op, hs: &Hasher) -> Option<Foot> {
 pub(super) struct Touched {
     hs: Hasher,
     /// Every location.
-    at: HashMap<u64, u32>,
+    at: Counts,
     /// Every prefix of every location.
-    under: HashMap<u64, u32>,
+    under: Counts,
     /// Objects and Maps whose entries they add or remove.
-    parents: HashMap<u64, u32>,
+    parents: Counts,
     /// Ops that create or remove fields.
     fields: u32,
     /// Ops whose place cannot be told (nothing commutes with them).
@@ -150,7 +150,11 @@ impl std::fmt::Debug for Touched {
     }
 }
 
-fn bump(m: &mut HashMap<u64, u32>, h: u64, add: bool) {
+/// Counts per place hash. The hashes are already seeded at random per process, and SipHash (the
+/// std default) over them cost most of the time of counting.
+type Counts = HashMap<u64, u32, Hasher>;
+
+fn bump(m: &mut Counts, h: u64, add: bool) {
     if add {
         *m.entry(h).or_default() += 1;
     } else if let Some(n) = m.get_mut(&h) {
@@ -165,9 +169,9 @@ impl Touched {
     fn new() -> Self {
         Touched {
             hs: Hasher::default(),
-            at: HashMap::new(),
-            under: HashMap::new(),
-            parents: HashMap::new(),
+            at: Counts::default(),
+            under: Counts::default(),
+            parents: Counts::default(),
             fields: 0,
             opaque: 0,
         }
@@ -272,7 +276,7 @@ impl Engine {
         }
         let hs = &t.hs;
         let mut maps = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::<u64, Hasher>::default();
         for (i, op) in ops.iter().enumerate() {
             let f = foot(op, hs)?;
             let Some(&at) = f.hashes.last() else { continue };

@@ -23,7 +23,7 @@ use super::Engine;
 use crate::apply::{get_at, walk};
 use crate::op::{encode_seg, Op};
 use crate::path::Seg;
-use crate::value::{MapKey, Value};
+use crate::value::{Hasher, MapKey, Value};
 
 /// A Map of the shown state whose entries from `from` on may be out of the invariant's order.
 #[derive(Debug)]
@@ -104,17 +104,17 @@ impl Engine {
 
     /// The keys of the Map at `path` in field `key` whose place the pending batches decide: the
     /// ones they add, or delete and set again.
-    fn pending_keys(&self, key: &str, path: &[Seg]) -> HashSet<MapKey> {
+    fn pending_keys(&self, key: &str, path: &[Seg]) -> HashSet<MapKey, Hasher> {
         let base = self
             .confirmed
             .as_ref()
             .and_then(|c| c.get(key))
             .and_then(|root| get_at(root, path));
-        let mut theirs = HashSet::new();
+        let mut theirs = HashSet::default();
         let Some(Value::Map(base)) = base else {
             return theirs;
         };
-        let mut deleted = HashSet::new();
+        let mut deleted = HashSet::<MapKey, Hasher>::default();
         for op in self.pending.iter().flat_map(|p| p.ops.iter()) {
             let (Op::MapSet {
                 key: k,
