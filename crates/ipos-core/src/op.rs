@@ -161,6 +161,17 @@ pub fn encode_seg(seg: &Seg, out: &mut String) {
     }
 }
 
+/// `encode_seg(&Seg::of_key(v), out)` without building the segment (a copy of the key).
+pub fn encode_key(v: &Value, out: &mut String) {
+    match v {
+        Value::Str(s) => write_str(s, out),
+        Value::Num(f) if f.is_finite() && !(*f == 0.0 && f.is_sign_negative()) => {
+            write_js_number(*f, out)
+        }
+        v => encode_value(v, out),
+    }
+}
+
 fn encode_path(path: &[Seg], out: &mut String) {
     out.push('[');
     for (i, s) in path.iter().enumerate() {

@@ -73,22 +73,15 @@ enum Sibling {
     Entry(u64),
 }
 
-/// Where an op acts: the hashes of its location's prefixes, shortest first, the last being the
-/// location itself (none for an op that changes no state). Hash collisions only ever make two
-/// places look the same, which costs a fallback, never a wrong answer.
-struct Foot {
-    hashes: Vec<u64>,
-    sibling: Sibling,
-}
-
-fn foot(op: &Op, hs: &Hasher) -> Option<Foot> {
+/// Where an op acts: fills `hashes` with the hashes of its location's prefixes, shortest first,
+/// the last being the location itself (none for an op that changes no state), and returns what
+/// else it changes. Hash collisions only ever make two places look the same, which costs a
+/// fallback, never a wrong answer. (`hashes` is the caller's, reused: allocating it per op was
+/// three quarters of the cost of this function.)
+fn foot(op: &Op, hs: &Hasher, hashes: &mut Vec<u64>) -> Option<Sibling> {
+    hashes.clear();
     let (segs, last, structural): (&[Seg], Option<&Seg>, bool) = match op {
-        Op::Dispatch { .. } => {
-            return Some(Foot {
-                hashes: Vec::new(),
-                sibling: Sibling::None,
-            })
-        }
+        Op::Dispatch { .. } => return Some(Sibling::None),
         Op::Assign { .. } => return None,
         Op::Create { .. } | Op::Remove { .. } => (&[], None, false),
         Op::Set { path, .. } | Op::Delete { path, .. } => (path, None, true),
@@ -102,7 +95,7 @@ fn foot(op: &Op, hs: &Hasher) -> Option<Foot> {
         | Op::Clear { path, .. } => (path, None, false),
     };
     let mut h = hs.hash_one(("f", op.key()));
-    let mut hashes = vec![h];
+    hashes.push(h);
     let mut whole = true;
     for seg in segs.iter().chain(last) {
         match step(seg) {
@@ -117,15 +110,14 @@ fn foot(op: &Op, hs: &Hasher) -> Option<Foot> {
         hashes.push(h);
     }
     let parent = || hashes[hashes.len() - 2];
-    let sibling = match op {
+    Some(match op {
         Op::Create { .. } => Sibling::Field,
         Op::Set { .. } | Op::Delete { .. } if whole && structural && hashes.len() > 1 => {
             Sibling::Prop(parent())
         }
         Op::MapSet { .. } | Op::MapDelete { .. } if whole => Sibling::Entry(parent()),
         _ => Sibling::None,
-    };
-    Some(Foot { hashes, sibling })
+    })
 }
 
 /// The places the pending batches touch, counted: a batch joining or leaving the pending ones
@@ -180,17 +172,18 @@ impl Touched {
     /// Counts the places of `ops` in (`add`) or out (they were counted in before).
     pub(super) fn count(&mut self, ops: &[Op], add: bool) {
         let step = |n: &mut u32| if add { *n += 1 } else { *n -= 1 };
+        let mut hashes = Vec::new();
         for op in ops {
-            let Some(f) = foot(op, &self.hs) else {
+            let Some(sibling) = foot(op, &self.hs, &mut hashes) else {
                 step(&mut self.opaque);
                 continue;
             };
-            let Some(&at) = f.hashes.last() else { continue };
+            let Some(&at) = hashes.last() else { continue };
             bump(&mut self.at, at, add);
-            for &h in &f.hashes {
+            for &h in &hashes {
                 bump(&mut self.under, h, add);
             }
-            match f.sibling {
+            match sibling {
                 Sibling::Field => step(&mut self.fields),
                 Sibling::Prop(p) | Sibling::Entry(p) => bump(&mut self.parents, p, add),
                 Sibling::None => {}
@@ -277,13 +270,14 @@ impl Engine {
         let hs = &t.hs;
         let mut maps = Vec::new();
         let mut seen = HashSet::<u64, Hasher>::default();
+        let mut hashes = Vec::new();
         for (i, op) in ops.iter().enumerate() {
-            let f = foot(op, hs)?;
-            let Some(&at) = f.hashes.last() else { continue };
-            if f.hashes.iter().any(|h| t.at.contains_key(h)) || t.under.contains_key(&at) {
+            let sibling = foot(op, hs, &mut hashes)?;
+            let Some(&at) = hashes.last() else { continue };
+            if hashes.iter().any(|h| t.at.contains_key(h)) || t.under.contains_key(&at) {
                 return None;
             }
-            match f.sibling {
+            match sibling {
                 Sibling::Field if t.fields > 0 => return None,
                 Sibling::Prop(p) if t.parents.contains_key(&p) => return None,
                 Sibling::Entry(p)

@@ -21,7 +21,7 @@ use std::rc::Rc;
 use super::fold::same_path;
 use super::Engine;
 use crate::apply::{get_at, walk};
-use crate::op::{encode_seg, Op};
+use crate::op::{encode_key, encode_seg, Op};
 use crate::path::Seg;
 use crate::value::{Hasher, MapKey, Value};
 
@@ -178,13 +178,16 @@ impl Engine {
             return;
         };
         let from = u.from.min(m.len());
-        let mut order: Vec<((bool, usize), usize)> = (from..m.len())
+        // Sorted by (theirs, place) packed in one word: the confirmed state's entries first, by
+        // their place there, then ours by their place here (both places are below 2^62).
+        const OURS: u64 = 1 << 63;
+        let mut order: Vec<(u64, usize)> = (from..m.len())
             .map(|i| {
                 let (k, _) = m.get_index(i).expect("in range");
                 let rank = if theirs.contains(k) {
-                    (true, i)
+                    OURS | i as u64
                 } else {
-                    (false, base.get_index_of(k).unwrap_or(usize::MAX))
+                    base.get_index_of(k).map_or(OURS - 1, |b| b as u64)
                 };
                 (rank, i)
             })
@@ -235,7 +238,7 @@ impl Engine {
                 let gone = moves[..n].iter().filter(|&&(_, e)| e < i).count();
                 encode_seg(&Seg::Pos(i - gone), out);
             } else {
-                encode_seg(&Seg::of_key(&kv), out);
+                encode_key(&kv, out);
             }
             m.insert(k, (kv, v));
         }
