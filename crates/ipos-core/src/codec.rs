@@ -1,6 +1,7 @@
 //! The value codec: PROTOCOL.md's tagged JSON to and from `Value`, plus the depth pre-scan that
 //! keeps hostile nesting away from any recursive reader.
 
+mod canon;
 mod decode;
 mod encode;
 mod parse;

@@ -23,9 +23,9 @@ pub type Fields = IndexMap<String, Value, Hasher>;
 pub type Key = Rc<str>;
 
 mod objmap;
-mod packed;
+pub(crate) mod packed;
 
-pub use objmap::ObjMap;
+pub use objmap::{ObjMap, SMALL};
 pub(crate) use packed::pack;
 
 /// The array index a property key names in JS: a canonical decimal from 0 to 2^32 - 2. JS

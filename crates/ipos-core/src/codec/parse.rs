@@ -124,6 +124,17 @@ impl Decoder {
     /// otherwise, unless a `~` key turns up later: then it is re-read as a tag.
     #[inline(never)]
     fn read_object(&self, r: &mut Reader, depth: usize, in_array: bool) -> R<Value> {
+        // A record inside a field that is already in its packed form is taken as it is.
+        if depth > 0 && r.peek() == Some(b'{') {
+            if let Some(end) = super::canon::packable_object(r.b, r.pos, depth, self.max_depth) {
+                let text = Box::from(&r.s[r.pos..end]);
+                r.pos = end;
+                return Ok(Value::Object(Rc::new(Obj {
+                    null_proto: false,
+                    map: ObjMap::packed(text),
+                })));
+            }
+        }
         let start = r.pos;
         r.expect(b'{')?;
         if r.eat(b'}') {

@@ -352,3 +352,82 @@ proptest::proptest! {
         }
     }
 }
+
+/// The packed text of the first element of the array `text` decodes to, if it was packed.
+fn packed_first(dec: &Decoder, text: &str) -> Option<String> {
+    let Value::Array(a) = decode_with(dec, text).unwrap_or_else(|e| panic!("{text}: {e}")) else {
+        panic!("{text}: not an array")
+    };
+    match &a[0] {
+        Value::Object(o) => o.map.packed_text().map(str::to_string),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_record_in_its_packed_form_is_taken_as_it_is_and_any_other_spelling_packs_the_same() {
+    // Each pair: a canonical record (read straight as its text) and another spelling of the
+    // same record (read the general way), which must pack to the same text.
+    let pairs = [
+        (
+            r#"{"id":1,"name":"user1","tags":["a","b"]}"#,
+            r#"{ "id" : 1.0, "name":"\u0075ser1","tags":[ "a","b" ] }"#,
+        ),
+        (
+            r#"{"n":-15,"t":true,"f":false,"z":null,"e":[],"s":""}"#,
+            r#"{"n":-1.5e1,"t":true,"f":false,"z":null,"e":[ ],"s":""}"#,
+        ),
+        (
+            r#"{"é":"ünï","big":123456789012345}"#,
+            r#"{"\u00e9":"\u00fcn\u00ef","big":123456789012345.0}"#,
+        ),
+        (r#"{"a":[[1,[2]],"x"]}"#, r#"{"a":[[1,[2]], "x"]}"#),
+    ];
+    for (canon, other) in pairs {
+        let fast = packed_first(&DEC, &format!("[{canon}]"));
+        assert_eq!(fast.as_deref(), Some(canon), "{canon}");
+        assert_eq!(
+            packed_first(&DEC, &format!("[{other}]")).as_deref(),
+            Some(canon),
+            "{other}"
+        );
+    }
+    // The general way decides these, exactly as before: reordered index keys, a repeated key
+    // (the last value, the first place), escapes, fractions, long integers, -0.
+    for (text, want) in [
+        (r#"{"b":1,"1":2}"#, Some(r#"{"1":2,"b":1}"#)),
+        (r#"{"a":1,"b":2,"a":3}"#, Some(r#"{"a":3,"b":2}"#)),
+        (r#"{"q":"say \"hi\"\n"}"#, Some(r#"{"q":"say \"hi\"\n"}"#)),
+        (
+            r#"{"x":0.5,"y":1234567890123456789}"#,
+            Some(r#"{"x":0.5,"y":1234567890123456800}"#),
+        ),
+        (r#"{"z":-0}"#, Some(r#"{"z":{"~":"n","v":"-0"}}"#)),
+    ] {
+        assert_eq!(
+            packed_first(&DEC, &format!("[{text}]")).as_deref(),
+            want,
+            "{text}"
+        );
+    }
+    // Never packed either way: `{}`, nested objects' owners past the budget, tags, too many keys.
+    let many: String = (0..17)
+        .map(|i| format!(r#""k{i}":{i}"#))
+        .collect::<Vec<_>>()
+        .join(",");
+    let long = format!(r#"{{"s":"{}"}}"#, "x".repeat(300));
+    for text in ["{}", &long, r#"{"~":"D","v":0}"#, &format!("{{{many}}}")] {
+        assert_eq!(packed_first(&DEC, &format!("[{text}]")), None, "{text}");
+    }
+    // Reserved keys are refused the general way, and depth limits hold.
+    assert_eq!(code(r#"[{"constructor":1}]"#), error::RESERVED_KEY);
+    let shallow = Decoder {
+        max_depth: 2,
+        functions: false,
+    };
+    assert!(decode_with(&shallow, r#"[{"a":[1]}]"#).is_err());
+    assert_eq!(
+        packed_first(&shallow, r#"[{"a":1}]"#).as_deref(),
+        Some(r#"{"a":1}"#)
+    );
+}
