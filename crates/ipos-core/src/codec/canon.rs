@@ -7,7 +7,6 @@
 //! general way, which also decides whether a record is packed: the checks here admit exactly
 //! what it would pack (same budget, same shapes), so the mirror cannot tell which way was taken.
 
-use crate::error::is_reserved;
 use crate::value::packed::PACK_MAX;
 use crate::value::SMALL;
 
@@ -77,8 +76,7 @@ impl<'a> Scan<'a, '_> {
             // JS puts index-like keys first and refuses these; a tag key is not a record.
             if n == SMALL
                 || k.first().is_some_and(u8::is_ascii_digit)
-                || k == b"~"
-                || is_reserved(std::str::from_utf8(k).ok()?)
+                || matches!(k, b"~" | b"__proto__" | b"constructor" | b"prototype")
                 || keys[..n].contains(&k)
             {
                 return None;
@@ -151,7 +149,9 @@ impl<'a> Scan<'a, '_> {
         }
         let start = self.i;
         let b: &'a [u8] = self.b;
-        let rest = &b[start..];
+        // No further than what is left of the budget: a long string is never packed.
+        let room = (*self.budget).max(0) as usize + 1;
+        let rest = &b[start..b.len().min(start + room)];
         let len = rest
             .iter()
             .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
