@@ -107,3 +107,24 @@ test('values set on objects and arrays travel as they were at the set, whatever 
     peer.kill()
   }
 })
+
+test('a batch over 64 KiB (read by the core on another thread while JS parses it) keeps its tagged values, both ways', async () => {
+  const ipos = IPOS.new()
+  ipos.create('big', [])
+  const peer = spawnPeer()
+  await peer.up
+  await ipos.addProcess(peer.child)
+  const push = "for (let i = 0; i < 3000; i++) ipos.big.push({ id: i, name: 'user' + i, tags: ['a', 'b'] }); ipos.big.push(new Date(5), new Map([[1, 'x']]), -0, { '~': 'a user key' }, 'caf\\u00e9')"
+  const look = "const b = ipos.big, n = b.length; return [n, b[n - 5] instanceof Date && b[n - 5].getTime(), b[n - 4] instanceof Map && b[n - 4].get(1), Object.is(b[n - 3], -0), b[n - 2]['~'], b[n - 1], JSON.stringify(b[n - 6])]"
+  const want = (n) => [n, 5, 'x', true, 'a user key', 'café', '{"id":2999,"name":"user2999","tags":["a","b"]}']
+  try {
+    new Function('ipos', push)(ipos)
+    await ipos.flush()
+    assert.deepStrictEqual(await peer.call(look), want(3005))
+    await peer.call(push + '; await ipos.flush()')
+    assert.deepStrictEqual(new Function('ipos', look)(ipos), want(6010))
+  } finally {
+    ipos.close()
+    peer.kill()
+  }
+})

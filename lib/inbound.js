@@ -85,20 +85,20 @@ class Inbound {
     const peers = s.peers
     switch (v.k) {
       case 'h': return peers.onHello(link, v)
-      case 's': return this.applySnapshot(link, v.ops ? null : (parsed || JSON.parse(d)).f, isPlain(d), v.ops)
+      case 's': return this.applySnapshot(link, v.ops ? null : (parsed || JSON.parse(d)).f, plainOf(d, out), v.ops)
       case 'S': return this.onChunk(link, v, d, parsed)
       case 'A': return peers.onAck(link)
       case 'b':
         if (v.up) return peers.relayUp(d, v, link)
         // Applied here first and relayed after: a write answering this change (the common
         // request/response pattern) is not held up by the relay's sends.
-        if (v.ok) this.applyRemote((parsed || JSON.parse(d)).ops, link, isPlain(d))
+        if (v.ok) this.applyRemote((parsed || JSON.parse(d)).ops, link, plainOf(d, out))
         // Rejected whole (a bad or a stale path): the origin still gets the verdict, to roll back.
         else s.error(iposError(Error, v.code, v.message), link)
         return peers.sendDownQ(out[1], out[2], v.o)
       case 'q':
         if (peers.relayed.size > 0) peers.onSequenced(v.o)
-        if (v.apply === 'frame') this.applyRemote((parsed || JSON.parse(d)).ops, link, isPlain(d))
+        if (v.apply === 'frame') this.applyRemote((parsed || JSON.parse(d)).ops, link, plainOf(d, out))
         else if (v.apply === 'patch') this.applyRemote(v.ops, link)
         // out[1] is set when the core rebuilt the full frame (we got only the ack of our own batch).
         peers.sendDownQ(out[1] || d, out[2], v.o)
@@ -332,6 +332,11 @@ function nack(err) {
  */
 function isPlain(d) {
   return d.indexOf('"~"') === -1 && d.indexOf('\\u') === -1
+}
+
+/** `isPlain(d)`, as the core found it while reading a big frame (`out[3]`) when it did. */
+function plainOf(d, out) {
+  return out !== undefined && out.length > 3 ? out[3] === 'p' : isPlain(d)
 }
 
 /** Decoding context for plain frames: values are used as parsed. */
