@@ -108,3 +108,120 @@ proptest! {
         prop_assert!(patch <= to_json(&b).len() + 200 * rounds, "{} for {}", ops_to_json(&ops), to_json(&b));
     }
 }
+
+/// `text` with a space after every `{`, `[`, `:` and `,` outside strings: the same JSON, in a
+/// spelling the decoder never takes as a packed record's text.
+fn spaced(text: &str) -> String {
+    let (mut out, mut in_str, mut esc) = (String::new(), false, false);
+    for c in text.chars() {
+        out.push(c);
+        if in_str {
+            match (esc, c) {
+                (true, _) => esc = false,
+                (false, '\\') => esc = true,
+                (false, '"') => in_str = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_str = true;
+        } else if matches!(c, '{' | '[' | ':' | ',') {
+            out.push(' ');
+        }
+    }
+    out
+}
+
+/// Whether each object of `v`, in document order, is kept packed, and as what text.
+fn packs(v: &Value, out: &mut Vec<Option<String>>) {
+    match v {
+        Value::Object(o) => {
+            out.push(o.map.packed_text().map(str::to_string));
+            for (_, x) in o.map.iter() {
+                packs(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| packs(x, out)),
+        _ => {}
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2048, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// A record read straight as its text (canonical spelling) and the same record read the
+    /// general way (any other spelling) give the same value, packed alike.
+    #[test]
+    fn packed_records_read_either_way_alike(v in arb_value()) {
+        let text = format!("[{}]", to_json(&v));
+        let fast = decode_value(&text, &LIMITS).map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
+        let slow = decode_value(&spaced(&text), &LIMITS).map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
+        prop_assert!(same(&fast, &slow), "{}", text);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        packs(&fast, &mut a);
+        packs(&slow, &mut b);
+        prop_assert_eq!(a, b, "{}", text);
+    }
+}
+
+/// JSON texts of arrays of small records, spelled as a peer might: keys JS reorders (`"1"`) in
+/// any order, repeated keys, escapes, numbers in several spellings and at the edges of exact
+/// integers, non-ASCII text.
+fn arb_record_texts() -> impl Strategy<Value = String> {
+    let num = prop_oneof![
+        (-1000i64..1000).prop_map(|n| n.to_string()),
+        Just("999999999999999".to_string()),
+        Just("-999999999999999".to_string()),
+        Just("1000000000000000".to_string()),
+        Just("9007199254740993".to_string()),
+        Just("1.0".to_string()),
+        Just("0.5".to_string()),
+        Just("-0".to_string()),
+        Just("1e2".to_string()),
+        Just("1E21".to_string()),
+    ];
+    let string = prop_oneof![
+        "[ab é]{0,6}".prop_map(|s| format!("\"{s}\"")),
+        Just(r#""a\"b""#.to_string()),
+        Just(r#""\u0061""#.to_string()),
+        Just(r#""x\ny""#.to_string()),
+    ];
+    let scalar = prop_oneof![
+        3 => num,
+        3 => string.clone(),
+        1 => Just("true".to_string()),
+        1 => Just("null".to_string()),
+    ];
+    let val = prop_oneof![
+        4 => scalar.clone(),
+        1 => prop::collection::vec(scalar, 0..3).prop_map(|v| format!("[{}]", v.join(","))),
+    ];
+    let key = prop_oneof![
+        4 => "[abc]|id|name|é|x y".prop_map(|s| format!("\"{s}\"")),
+        1 => "1|0|12|01".prop_map(|s| format!("\"{s}\"")),
+        1 => string,
+    ];
+    let rec = prop::collection::vec((key, val), 0..6).prop_map(|kv| {
+        let members: Vec<String> = kv.into_iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        format!("{{{}}}", members.join(","))
+    });
+    prop::collection::vec(rec, 1..4).prop_map(|r| format!("[{}]", r.join(",")))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4096, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The same records read from their own spelling (possibly taken straight as packed text)
+    /// and from a spelling with spaces (always read the general way) are the same values,
+    /// packed alike, whatever a peer wrote.
+    #[test]
+    fn records_in_any_spelling_read_as_the_general_reader_reads_them(text in arb_record_texts()) {
+        let fast = decode_value(&text, &LIMITS).map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
+        let slow = decode_value(&spaced(&text), &LIMITS).map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
+        prop_assert!(same(&fast, &slow), "{}", text);
+        prop_assert_eq!(to_json(&fast), to_json(&slow), "{}", text);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        packs(&fast, &mut a);
+        packs(&slow, &mut b);
+        prop_assert_eq!(a, b, "{}", text);
+    }
+}
