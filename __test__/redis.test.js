@@ -49,6 +49,26 @@ test('processes with no IPC relation converge on the stream order (random writer
   }
 })
 
+test('a log entry over 64 KiB (read by the core while JS parses it) keeps its tagged values; its writer confirms it without parsing it', async () => {
+  const o = opts()
+  const [a, b] = [spawnRedisPeer(o), spawnRedisPeer(o)]
+  try {
+    await Promise.all([a.up, b.up])
+    await a.call(`ipos.create('big', []); await ipos.flush()`)
+    await b.call('await ipos.flush()')
+    await a.call(`for (let i = 0; i < 3000; i++) ipos.big.push({ id: i, name: 'user' + i, tags: ['a', 'b'] }); ipos.big.push(new Date(5), new Map([[1, 'x']]), -0, { '~': 'a user key' }, 'caf\\u00e9'); await ipos.flush()`)
+    await b.call('await ipos.flush()')
+    const look = "const x = ipos.big, n = x.length; return [n, x[n - 5] instanceof Date && x[n - 5].getTime(), x[n - 4] instanceof Map && x[n - 4].get(1), Object.is(x[n - 3], -0), x[n - 2]['~'], x[n - 1], JSON.stringify(x[n - 6])]"
+    const want = [3005, 5, 'x', true, 'a user key', 'café', '{"id":2999,"name":"user2999","tags":["a","b"]}']
+    assert.deepStrictEqual(await b.call(look), want)
+    assert.deepStrictEqual(await a.call(look), want)
+    const mirrors = await Promise.all([a, b].map((p) => p.call(`return require('./random-ops').liveAndMirror(ipos, 'big')`)))
+    for (const m of mirrors) assert.strictEqual(m.live, m.mirror)
+  } finally {
+    await stopAll([a, b])
+  }
+})
+
 test('a batch that does not apply is skipped everywhere and its origin reports ERR_IPOS_CONFLICT', async () => {
   const o = opts()
   const [a, b] = [spawnRedisPeer(o), spawnRedisPeer(o)]

@@ -43,8 +43,18 @@ class Inbound {
     let out
     let parsed = null
     try {
-      if (entry !== null) out = s.core.receiveLogged(entry)
-      else if (d.length < OVERLAP_BYTES || !(link.isParent || s.core.isRoot)) out = s.core.receive(d, link.isParent)
+      if (entry !== null) {
+        // A big entry of another process is parsed while the core reads it; our own comes back
+        // only to be confirmed, and is not parsed at all.
+        if (entry.length < OVERLAP_BYTES || entry.startsWith(this.ownEntry())) out = s.core.receiveLogged(entry)
+        else {
+          out = s.core.receiveLoggedOverlapped(entry, () => {
+            try {
+              parsed = JSON.parse(entry)
+            } catch {}
+          })
+        }
+      } else if (d.length < OVERLAP_BYTES || !(link.isParent || s.core.isRoot)) out = s.core.receive(d, link.isParent)
       else {
         const text = d
         out = s.core.receiveOverlapped(d, link.isParent, () => {
@@ -58,6 +68,16 @@ class Inbound {
       return this.refused(link, d, e)
     }
     this.taken(link, d, JSON.parse(out[0]), out, parsed)
+  }
+
+  /** How a log entry written by this process starts (lib/redis.js appends our `b` frames). */
+  ownEntry() {
+    const origin = this.s.origin
+    if (this.ownHead === undefined || this.ownOrigin !== origin) {
+      this.ownOrigin = origin
+      this.ownHead = `{"t":"b","o":${JSON.stringify(origin)},`
+    }
+    return this.ownHead
   }
 
   /** A frame the core refused: nothing changed; tell whom it concerns. */

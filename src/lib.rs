@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use ipos_core::{limits, CoreError, Engine, Limits, Snapshot, SnapshotWriter};
+use ipos_core::{limits, CoreError, Engine, Limits, Received, Snapshot, SnapshotWriter};
 use napi::bindgen_prelude::{AsyncTask, Function, JsError};
 use napi::{Env, Error, Task};
 use napi_derive::napi;
@@ -233,48 +233,19 @@ impl Core {
         from_parent: bool,
         parse: Function<(), ()>,
     ) -> Result<Vec<String>> {
-        // The engine holds `Rc`s and so is not `Send`. Lending it to one scoped thread is sound:
-        // for the whole scope this thread does not touch it (it only runs `parse`, which does not
-        // call into this core; a reentrant call is impossible anyway while `&mut self` is held
-        // by this call), and `join` orders every refcount change there before any here.
-        struct Lent(*mut Engine);
-        unsafe impl Send for Lent {}
-        let lent = Lent(&mut self.engine);
-        let text = frame.as_str();
-        let (parsed, read) = std::thread::scope(|scope| {
-            let reader = scope.spawn(move || {
-                let lent = lent;
-                // SAFETY: see above; the pointer is valid and unaliased until `join`.
-                let engine = unsafe { &mut *lent.0 };
-                catch_unwind(AssertUnwindSafe(|| {
-                    // Whether JS may use the parsed values as they are (lib/inbound.js
-                    // `isPlain`): no tag key and no escape that could spell one. Searched here,
-                    // off the JS thread and several times faster than JS's indexOf.
-                    let plain = !text.contains("\"~\"") && !text.contains("\\u");
-                    (engine.receive(text, from_parent), plain)
-                }))
-            });
-            let parsed = parse.call(());
-            (parsed, reader.join())
-        });
-        let (received, plain) = match read {
-            Ok(Ok((Ok(r), plain))) => (r, plain),
-            Ok(Ok((Err(e), _))) => return Err(error(e.code, e.message)),
-            _ => {
-                return Err(error(
-                    "ERR_IPOS_INTERNAL",
-                    "the core panicked; the frame was dropped",
-                ))
-            }
-        };
-        // A frame the core accepted is JSON; `parse` failing on it would be a bug, not bad input.
-        parsed.map_err(|e| error("ERR_IPOS_INTERNAL", e.reason.clone()))?;
-        Ok(vec![
-            received.verdict,
-            received.frame.unwrap_or_default(),
-            received.elided.unwrap_or_default(),
-            if plain { "p" } else { "" }.to_string(),
-        ])
+        self.overlapped(&frame, parse, move |engine, text| {
+            engine.receive(text, from_parent)
+        })
+    }
+
+    /// `receiveLogged`, overlapped with `parse` as `receiveOverlapped` is (a big log entry).
+    #[napi]
+    pub fn receive_logged_overlapped(
+        &mut self,
+        entry: String,
+        parse: Function<(), ()>,
+    ) -> Result<Vec<String>> {
+        self.overlapped(&entry, parse, |engine, text| engine.receive_logged(text))
     }
 
     /// Takes the next entry of a shared log (a `b` frame) as the next sequenced batch; returns
@@ -450,5 +421,57 @@ impl Core {
     #[napi(getter)]
     pub fn is_root(&self) -> bool {
         self.engine.is_root()
+    }
+}
+
+impl Core {
+    /// Runs `read` (the engine taking `text`) on a scoped thread while this thread runs `parse`.
+    fn overlapped(
+        &mut self,
+        text: &str,
+        parse: Function<(), ()>,
+        read: impl FnOnce(&mut Engine, &str) -> std::result::Result<Received, CoreError> + Send,
+    ) -> Result<Vec<String>> {
+        // The engine holds `Rc`s and so is not `Send`. Lending it to one scoped thread is sound:
+        // for the whole scope this thread does not touch it (it only runs `parse`, which does not
+        // call into this core; a reentrant call is impossible anyway while `&mut self` is held
+        // by this call), and `join` orders every refcount change there before any here.
+        struct Lent(*mut Engine);
+        unsafe impl Send for Lent {}
+        let lent = Lent(&mut self.engine);
+        let (parsed, read) = std::thread::scope(|scope| {
+            let reader = scope.spawn(move || {
+                let lent = lent;
+                // SAFETY: see above; the pointer is valid and unaliased until `join`.
+                let engine = unsafe { &mut *lent.0 };
+                catch_unwind(AssertUnwindSafe(|| {
+                    // Whether JS may use the parsed values as they are (lib/inbound.js
+                    // `isPlain`): no tag key and no escape that could spell one. Searched here,
+                    // off the JS thread and several times faster than JS's indexOf.
+                    let plain = !text.contains("\"~\"") && !text.contains("\\u");
+                    (read(engine, text), plain)
+                }))
+            });
+            let parsed = parse.call(());
+            (parsed, reader.join())
+        });
+        let (received, plain) = match read {
+            Ok(Ok((Ok(r), plain))) => (r, plain),
+            Ok(Ok((Err(e), _))) => return Err(error(e.code, e.message)),
+            _ => {
+                return Err(error(
+                    "ERR_IPOS_INTERNAL",
+                    "the core panicked; the frame was dropped",
+                ))
+            }
+        };
+        // A frame the core accepted is JSON; `parse` failing on it would be a bug, not bad input.
+        parsed.map_err(|e| error("ERR_IPOS_INTERNAL", e.reason.clone()))?;
+        Ok(vec![
+            received.verdict,
+            received.frame.unwrap_or_default(),
+            received.elided.unwrap_or_default(),
+            if plain { "p" } else { "" }.to_string(),
+        ])
     }
 }
