@@ -8,6 +8,7 @@ use crate::apply::get_at;
 use crate::op::Op;
 use crate::path::Seg;
 use crate::value::{same, Fields, MapEntries, Obj, SetMembers, Value};
+use ecow::EcoString;
 
 /// How the node being diffed is replaced when it cannot be patched in place.
 #[derive(Clone, Copy)]
@@ -25,11 +26,9 @@ pub fn diff(key: &str, old: Option<&Value>, new: Option<&Value>) -> Vec<Op> {
     let mut out = Vec::new();
     match (old, new) {
         (None, None) => {}
-        (Some(_), None) => out.push(Op::Remove {
-            key: key.to_string(),
-        }),
+        (Some(_), None) => out.push(Op::Remove { key: key.into() }),
         (None, Some(n)) => out.push(Op::Create {
-            key: key.to_string(),
+            key: key.into(),
             value: n.clone(),
         }),
         (Some(o), Some(n)) => diff_at(key, &mut Vec::new(), o, n, &mut out),
@@ -88,8 +87,8 @@ fn order_ok(new_positions_in_old: impl Iterator<Item = Option<usize>>) -> bool {
 }
 
 impl Differ<'_> {
-    fn key(&self) -> String {
-        self.key.to_string()
+    fn key(&self) -> EcoString {
+        self.key.into()
     }
 
     fn replace(&mut self, path: &[Seg], slot: Slot, new: &Value) {
@@ -321,7 +320,9 @@ pub fn fields_patch(old: &Fields, new: &Fields) -> Vec<Op> {
     let mut ops: Vec<Op> = old
         .keys()
         .filter(|k| !new.contains_key(*k))
-        .map(|k| Op::Remove { key: k.clone() })
+        .map(|k| Op::Remove {
+            key: k.as_str().into(),
+        })
         .collect();
     let kept = old.keys().filter(|k| new.contains_key(*k));
     let added = new.keys().filter(|k| !old.contains_key(*k));
@@ -334,14 +335,16 @@ pub fn fields_patch(old: &Fields, new: &Fields) -> Vec<Op> {
         match old.get(k) {
             Some(ov) if i < in_place => ops.extend(diff(k, Some(ov), Some(nv))),
             Some(_) => {
-                ops.push(Op::Remove { key: k.clone() });
+                ops.push(Op::Remove {
+                    key: k.as_str().into(),
+                });
                 ops.push(Op::Create {
-                    key: k.clone(),
+                    key: k.as_str().into(),
                     value: nv.clone(),
                 });
             }
             None => ops.push(Op::Create {
-                key: k.clone(),
+                key: k.as_str().into(),
                 value: nv.clone(),
             }),
         }
@@ -361,10 +364,10 @@ pub fn assign_ops(fields: &Fields, op: Op) -> Vec<Op> {
         return vec![op];
     };
     if path.is_empty() {
-        return diff(&key, fields.get(&key), Some(&value));
+        return diff(&key, fields.get(key.as_str()), Some(&value));
     }
     let parent = fields
-        .get(&key)
+        .get(key.as_str())
         .and_then(|root| get_at(root, &path[..path.len() - 1]));
     let last = path.last().cloned();
     let (Some(parent), Some(last)) = (parent, last) else {

@@ -3,6 +3,7 @@
 use crate::codec::{encode_value, write_js_number, write_str};
 use crate::path::Seg;
 use crate::value::Value;
+use ecow::EcoString;
 
 mod read;
 
@@ -14,20 +15,20 @@ pub use read::{decode_ops, decode_ops_text};
 #[derive(Debug, Clone)]
 pub enum Op {
     /// `c`: create or overwrite a field.
-    Create { key: String, value: Value },
+    Create { key: EcoString, value: Value },
     /// `x`: remove a field.
-    Remove { key: String },
+    Remove { key: EcoString },
     /// `s`: set an object key, array index or array `length`.
     Set {
-        key: String,
+        key: EcoString,
         path: Vec<Seg>,
         value: Value,
     },
     /// `d`: delete an object key or array element (leaving a hole).
-    Delete { key: String, path: Vec<Seg> },
+    Delete { key: EcoString, path: Vec<Seg> },
     /// `p`: array splice.
     Splice {
-        key: String,
+        key: EcoString,
         path: Vec<Seg>,
         index: usize,
         delete: usize,
@@ -37,7 +38,7 @@ pub enum Op {
     /// (`unshift`: inserted at its start). Unlike a `p` at an index, the intent survives
     /// concurrent appends: each writer's items keep their order.
     Push {
-        key: String,
+        key: EcoString,
         path: Vec<Seg>,
         items: Vec<Value>,
         /// True for `u`.
@@ -45,41 +46,41 @@ pub enum Op {
     },
     /// `ms`: `Map#set`.
     MapSet {
-        key: String,
+        key: EcoString,
         path: Vec<Seg>,
         map_key: Seg,
         value: Value,
     },
     /// `md`: `Map#delete`.
     MapDelete {
-        key: String,
+        key: EcoString,
         path: Vec<Seg>,
         map_key: Seg,
     },
     /// `sa`: `Set#add`.
     SetAdd {
-        key: String,
+        key: EcoString,
         path: Vec<Seg>,
         value: Value,
     },
     /// `sd`: `Set#delete`.
     SetDelete {
-        key: String,
+        key: EcoString,
         path: Vec<Seg>,
         member: Seg,
     },
     /// `cl`: `Map#clear` / `Set#clear`.
-    Clear { key: String, path: Vec<Seg> },
+    Clear { key: EcoString, path: Vec<Seg> },
     /// `ev`: `dispatchEvent(event)` on a shared `EventTarget`. Changes no state: every process
     /// dispatches the rebuilt event on its own target, in order with the other ops.
     Dispatch {
-        key: String,
+        key: EcoString,
         path: Vec<Seg>,
         event: Value,
     },
     /// `r` (local only): this path now holds this value; the core turns it into a diff.
     Assign {
-        key: String,
+        key: EcoString,
         path: Vec<Seg>,
         value: Value,
     },

@@ -57,7 +57,7 @@ fn apply_patch(js: &mut Fields, ops: &serde_json::Value) {
             };
             let mut at = path.clone();
             at.push(map_key.clone());
-            let value = get_at(&js[&key], &at)
+            let value = get_at(&js[key.as_str()], &at)
                 .expect("`mm` names entries that exist")
                 .clone();
             let del = Op::MapDelete {
@@ -273,7 +273,7 @@ fn gen_writer_op(fields: &Fields, rng: &mut Rng) -> Op {
         };
     };
     let k = |rng: &mut Rng| Seg::Key(format!("k{}", rng.below(40)));
-    let key = "m".to_string();
+    let key: ecow::EcoString = "m".into();
     match rng.below(12) {
         0 => Op::MapDelete {
             key,

@@ -24,11 +24,12 @@ use crate::apply::{get_at, walk};
 use crate::op::{encode_key, encode_seg, Op};
 use crate::path::Seg;
 use crate::value::{Hasher, MapKey, Value};
+use ecow::EcoString;
 
 /// A Map of the shown state whose entries from `from` on may be out of the invariant's order.
 #[derive(Debug)]
 pub(super) struct Unordered {
-    key: String,
+    key: EcoString,
     path: Vec<Seg>,
     from: usize,
 }
@@ -85,7 +86,11 @@ impl Engine {
             return;
         }
         let theirs = self.pending_keys(key, path);
-        let Some(Ok(Value::Map(m))) = self.fields.get_mut(key).map(|root| walk(root, path)) else {
+        let Some(Ok(Value::Map(m))) = self
+            .fields
+            .get_mut(key.as_str())
+            .map(|root| walk(root, path))
+        else {
             return;
         };
         let Some(from) = theirs.iter().filter_map(|k| m.get_index_of(k)).min() else {
@@ -168,12 +173,15 @@ impl Engine {
         let base = self
             .confirmed
             .as_ref()
-            .and_then(|c| c.get(&u.key))
+            .and_then(|c| c.get(u.key.as_str()))
             .and_then(|root| get_at(root, &u.path));
         let Some(Value::Map(base)) = base else {
             return;
         };
-        let Some(Ok(Value::Map(m))) = self.fields.get_mut(&u.key).map(|root| walk(root, &u.path))
+        let Some(Ok(Value::Map(m))) = self
+            .fields
+            .get_mut(u.key.as_str())
+            .map(|root| walk(root, &u.path))
         else {
             return;
         };

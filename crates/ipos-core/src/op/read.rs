@@ -8,6 +8,7 @@ use crate::codec::{read_guarded, DecodeError, Decoder};
 use crate::error::{self, is_reserved, CoreError};
 use crate::path::{describe, num_index, Seg};
 use crate::value::Value;
+use ecow::EcoString;
 
 /// The static name and element count of a wire op kind.
 fn kind_of(kind: &str) -> Option<(&'static str, usize)> {
@@ -176,7 +177,7 @@ fn read_op(
             format!("`{key}` cannot be a field name"),
         ));
     }
-    let key = key.into_owned();
+    let key: EcoString = key.as_ref().into();
     if kind == "x" {
         el.close(r)?;
         ops.push(Op::Remove { key });

@@ -228,7 +228,7 @@ fn len(v: &Value) -> usize {
 
 /// One random op that is valid on `fields` (field ops, or a container op at a random depth).
 pub fn gen_op(fields: &Fields, rng: &mut Rng) -> Op {
-    let fkey = |rng: &mut Rng| rng.pick(&["a", "b", "c", "d"]).to_string();
+    let fkey = |rng: &mut Rng| ecow::EcoString::from(*rng.pick(&["a", "b", "c", "d"]));
     if fields.is_empty() || rng.chance(12) {
         return Op::Create {
             key: fkey(rng),
@@ -237,7 +237,7 @@ pub fn gen_op(fields: &Fields, rng: &mut Rng) -> Op {
     }
     let (key, root) = fields
         .get_index(rng.below(fields.len()))
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .map(|(k, v)| (ecow::EcoString::from(k.as_str()), v.clone()))
         .unwrap();
     if rng.chance(4) {
         return Op::Remove { key };
