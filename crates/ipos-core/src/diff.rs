@@ -143,7 +143,7 @@ impl Differ<'_> {
             return false;
         }
         for k in a.map.keys().filter(|k| !b.map.contains_key(*k)) {
-            path.push(Seg::Key(k.to_string()));
+            path.push(Seg::Key(k.as_ref().into()));
             self.out.push(Op::Delete {
                 key: self.key(),
                 path: path.clone(),
@@ -151,7 +151,7 @@ impl Differ<'_> {
             path.pop();
         }
         for (k, nv) in &b.map {
-            path.push(Seg::Key(k.to_string()));
+            path.push(Seg::Key(k.as_ref().into()));
             match a.map.get(k) {
                 Some(ov) => self.node(path, Slot::Prop, ov, nv),
                 None => self.out.push(Op::Set {

@@ -2,6 +2,7 @@
 //! steps into (a wire integer is an array index, a Set position or a numeric Map key), so `Seg`
 //! keeps the wire form and the container decides at apply time.
 
+use ecow::EcoString;
 use std::fmt::Write;
 
 use crate::codec::{write_js_number, write_str};
@@ -11,7 +12,7 @@ use crate::value::{normalize_key, MapKey, Value};
 #[derive(Debug, Clone)]
 pub enum Seg {
     /// A JSON string: an object key, a Map string key or `"length"` of an array.
-    Key(String),
+    Key(EcoString),
     /// A number: an array index, a Set position or a numeric Map key.
     Num(f64),
     /// Any other Map key / Set member encoded as a value (`null`, `true`, tags, or an object that
@@ -28,7 +29,7 @@ impl Seg {
     /// The segment that names Map key / Set member `v` by value.
     pub fn of_key(v: &Value) -> Seg {
         match v {
-            Value::Str(s) => Seg::Key(s.to_string()),
+            Value::Str(s) => Seg::Key(s.clone()),
             Value::Num(f) => Seg::Num(*f),
             v => Seg::Other(v.clone()),
         }
@@ -37,7 +38,7 @@ impl Seg {
     /// `of_key`, taking the value.
     pub fn from_key(v: Value) -> Seg {
         match v {
-            Value::Str(s) => Seg::Key(s.to_string()),
+            Value::Str(s) => Seg::Key(s),
             Value::Num(f) => Seg::Num(f),
             v => Seg::Other(v),
         }

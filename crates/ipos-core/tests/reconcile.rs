@@ -272,7 +272,7 @@ fn gen_writer_op(fields: &Fields, rng: &mut Rng) -> Op {
             value: fresh_map(),
         };
     };
-    let k = |rng: &mut Rng| Seg::Key(format!("k{}", rng.below(40)));
+    let k = |rng: &mut Rng| Seg::Key(format!("k{}", rng.below(40)).into());
     let key: ecow::EcoString = "m".into();
     match rng.below(12) {
         0 => Op::MapDelete {
@@ -302,7 +302,7 @@ fn gen_writer_op(fields: &Fields, rng: &mut Rng) -> Op {
         },
         4 => match fields.get("o") {
             Some(Value::Object(_)) => {
-                let path = vec![Seg::Key(rng.pick(&["a", "b", "c"]).to_string())];
+                let path = vec![Seg::Key((*rng.pick(&["a", "b", "c"])).into())];
                 if rng.chance(30) {
                     Op::Delete {
                         key: "o".into(),

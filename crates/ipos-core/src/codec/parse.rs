@@ -449,7 +449,7 @@ impl Decoder {
     /// A path segment, Map key or Set member reference (position references allowed).
     pub(crate) fn read_seg(&self, r: &mut Reader, depth: usize) -> R<Seg> {
         match r.peek() {
-            Some(b'"') => Ok(Seg::Key(r.string()?.into_owned())),
+            Some(b'"') => Ok(Seg::Key(r.string()?.as_ref().into())),
             Some(b'-' | b'0'..=b'9') => Ok(Seg::Num(r.number()?)),
             Some(b'{') => {
                 let start = r.pos;

@@ -45,9 +45,7 @@ fn step(seg: &Seg) -> Step<'_> {
         Seg::Key(s) if s == "length" || seg.as_index().is_some() => Step::Index,
         Seg::Key(s) => Step::Name(s),
         Seg::Num(_) => Step::Index,
-        Seg::Other(Value::Str(s))
-            if s == "length" || Seg::Key(s.to_string()).as_index().is_some() =>
-        {
+        Seg::Other(Value::Str(s)) if s == "length" || Seg::Key(s.clone()).as_index().is_some() => {
             Step::Index
         }
         Seg::Other(Value::Str(s)) => Step::Name(s.as_str()),

@@ -198,7 +198,7 @@ fn child_seg(v: &Value, i: usize) -> Option<(Seg, Value)> {
         Value::Object(o) => o
             .map
             .get_index(i)
-            .map(|(k, c)| (Seg::Key(k.to_string()), c.clone())),
+            .map(|(k, c)| (Seg::Key(k.as_ref().into()), c.clone())),
         Value::Array(a) => a
             .get(i)
             .filter(|c| !matches!(c, Value::Hole))
@@ -282,7 +282,7 @@ pub fn gen_op(fields: &Fields, rng: &mut Rng) -> Op {
             } else {
                 rng.pick(&KEYS).to_string()
             };
-            path.push(Seg::Key(k));
+            path.push(Seg::Key(k.into()));
             match rng.below(4) {
                 0 => Op::Delete { key, path },
                 1 => Op::Assign {
