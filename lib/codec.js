@@ -452,11 +452,18 @@ const NOT_PLAIN = Symbol('not plain')
  * into `depth`) is left to `encode`, which names the problem exactly.
  */
 function copyPlain(v, depth) {
-  if (typeof v !== 'object') {
-    if (typeof v === 'string') return v.isWellFormed() ? v : NOT_PLAIN
-    if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0) ? v : NOT_PLAIN
-    return typeof v === 'boolean' ? v : NOT_PLAIN
-  }
+  return typeof v === 'object' ? copyPlainObject(v, depth) : copyPlainLeaf(v)
+}
+
+function copyPlainLeaf(v) {
+  if (typeof v === 'string') return v.isWellFormed() ? v : NOT_PLAIN
+  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0) ? v : NOT_PLAIN
+  return typeof v === 'boolean' ? v : NOT_PLAIN
+}
+
+// Leaves are copied inline rather than by a call each: most values are small records of
+// strings and numbers, and a process's first thousands of writes run before the JIT has warmed.
+function copyPlainObject(v, depth) {
   if (v === null) return null
   if (depth === 0 || RAW.has(v)) return NOT_PLAIN
   if (Array.isArray(v)) {
@@ -464,7 +471,9 @@ function copyPlain(v, depth) {
     const out = new Array(n)
     for (let i = 0; i < n; i++) {
       if (!(i in v)) return NOT_PLAIN
-      const x = copyPlain(v[i], depth - 1)
+      let x = v[i]
+      if (typeof x === 'object') x = copyPlainObject(x, depth - 1)
+      else if (typeof x !== 'string' || !x.isWellFormed()) x = copyPlainLeaf(x)
       if (x === NOT_PLAIN) return NOT_PLAIN
       out[i] = x
     }
@@ -474,7 +483,9 @@ function copyPlain(v, depth) {
   const out = {}
   for (const k in v) {
     if (RESERVED.has(k) || k === TAG || !k.isWellFormed()) return NOT_PLAIN
-    const x = copyPlain(v[k], depth - 1)
+    let x = v[k]
+    if (typeof x === 'object') x = copyPlainObject(x, depth - 1)
+    else if (typeof x !== 'string' || !x.isWellFormed()) x = copyPlainLeaf(x)
     if (x === NOT_PLAIN) return NOT_PLAIN
     out[k] = x
   }

@@ -44,7 +44,7 @@ function child(owner, parent, seg, v) {
   if (m === undefined) {
     const handler = kindOf(v)
     if (handler === null) return v
-    m = { owner, parent, seg, field: null, proxy: new Proxy(v, handler) }
+    m = { owner, parent, seg, field: null, proxy: new Proxy(v, handler), path: undefined }
     META.set(v, m)
     RAW.set(m.proxy, v)
   } else {
@@ -61,7 +61,7 @@ function fieldProxy(owner, key, v) {
   if (m === undefined) {
     const handler = kindOf(v)
     if (handler === null) return v
-    m = { owner, parent: null, seg: null, field: key, proxy: new Proxy(v, handler) }
+    m = { owner, parent: null, seg: null, field: key, proxy: new Proxy(v, handler), path: undefined }
     META.set(v, m)
     RAW.set(m.proxy, v)
   } else {
@@ -256,9 +256,26 @@ function reordered(t) {
   path.owner.outbox.record('r', path.key, path.wire, path.fmt, JSON.stringify(enc), 'reorder')
 }
 
+const NO_SEGS = Object.freeze([])
+
+/**
+ * `pathOf(t)` for a caller that only reads the path: a field's root value (the common case of a
+ * push) gets one path kept in its META entry instead of three new objects per write.
+ */
+function readPathOf(t) {
+  const m = META.get(t)
+  if (m === undefined || m.parent !== null) return pathOf(t)
+  const owner = m.owner
+  owner.outbox.seal(t)
+  if (owner.closed || owner.fields.get(m.field) !== t) return null
+  let path = m.path
+  if (path === undefined || path.key !== m.field) path = m.path = { owner, key: m.field, wire: NO_SEGS, fmt: NO_SEGS }
+  return path
+}
+
 /** `push(x)`, the most common write of all, without the general splice's arrays. */
 function pushOne(t, item) {
-  const path = pathOf(t)
+  const path = readPathOf(t)
   if (path === null) return t.push(item)
   const owner = path.owner
   const i = t.length
@@ -277,10 +294,11 @@ function pushOne(t, item) {
 }
 
 const ARRAY_METHODS = {
-  push(...items) {
+  push(item) {
     const t = raw(this)
-    if (items.length === 1) return pushOne(t, items[0])
-    if (items.length) spliceArray(t, t.length, 0, items, 'a')
+    // No rest parameter: one push is one call, and it should not make an array per call.
+    if (arguments.length === 1) return pushOne(t, item)
+    if (arguments.length) spliceArray(t, t.length, 0, Array.prototype.slice.call(arguments), 'a')
     return t.length
   },
   pop() {
