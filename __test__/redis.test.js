@@ -106,19 +106,21 @@ test('entries a foreign or hostile client writes are skipped by every process al
     await c.xadd(log, '*', 'b', '{"t":"b","o":"aa","n":1,"ops":[["c","__proto__",1]]}')
     await c.xadd(log, '*', 'b', `{"t":"b","o":"aa","n":2,"ops":[["c","deep",${'['.repeat(2000)}${']'.repeat(2000)}]]}`)
     await c.xadd(log, '*', 'b', '{"t":"b","o":"aa","n":3,"ops":[["a","x",[],[2]]]}')
+    // Tagged with an epoch that is not the space's: the tag is a hint only, the batch counts.
+    await c.xadd(log, '*', 'b', '{"t":"b","o":"aa","n":4,"ops":[["a","x",[],[4]]]}', 'e', 'not-the-epoch')
     await a.call(`ipos.x.push(3); await ipos.flush()`)
     await b.call('await ipos.flush()')
     const want = ['ERR_IPOS_BAD_FRAME', 'ERR_IPOS_BAD_FRAME', 'ERR_IPOS_BAD_FRAME', 'ERR_IPOS_RESERVED_KEY', 'ERR_IPOS_TOO_DEEP']
     for (const p of [a, b]) {
       assert.deepStrictEqual(await p.call('return errors.map((e) => e.code)'), want)
       // A well-formed batch from a foreign writer is a batch like any other.
-      assert.deepStrictEqual(await p.call('return raw(ipos.x)'), [1, 2, 3])
+      assert.deepStrictEqual(await p.call('return raw(ipos.x)'), [1, 2, 4, 3])
     }
     // A process joining now reads the same entries and ends in the same state; what it met while
     // joining reaches the 'error' listener it attached once IPOS.new() resolved.
     const late = spawnRedisPeer(o)
     await late.up
-    assert.deepStrictEqual(await late.call('return raw(ipos.x)'), [1, 2, 3])
+    assert.deepStrictEqual(await late.call('return raw(ipos.x)'), [1, 2, 4, 3])
     assert.deepStrictEqual(await late.call('await new Promise((r) => setImmediate(r)); return errors.map((e) => e.code)'), want)
     await late.stop()
   } finally {
@@ -205,6 +207,36 @@ test('Redis restarted: with persistence members resume; emptied, the first membe
       await stopAll([a, b])
       await server.stop()
     }
+  }
+})
+
+test('a log deleted under connected members (FLUSHALL, no restart): the first to notice re-seeds it and the others follow', { timeout: 60000 }, async () => {
+  const o = opts()
+  const [a, b] = [spawnRedisPeer(o), spawnRedisPeer(o)]
+  try {
+    await Promise.all([a.up, b.up])
+    await a.call(`ipos.create('x', { list: [1] }); await ipos.flush()`)
+    await b.call('await ipos.flush()')
+    // No connection closes: the members only learn of it from the log itself.
+    const c = redis.client()
+    await c.del(`ipos:{${o.name}}:log`, `ipos:{${o.name}}:snap`)
+    await c.quit()
+    // a writes into the emptied log; its flush finds no epoch there, reloads and re-seeds the
+    // space from its own state, with its write in it once.
+    await a.call(`ipos.x.list.push(2); await ipos.flush()`)
+    assert.ok((await a.call('return events')).includes('resync'), 'a reloaded')
+    await b.call(`ipos.x.list.push(3); await ipos.flush()`)
+    for (let round = 0; round < 2; round++) await Promise.all([a, b].map((p) => p.call('await ipos.flush()')))
+    const want = { list: [1, 2, 3] }
+    assert.deepStrictEqual(await a.call('return raw(ipos.x)'), want)
+    assert.deepStrictEqual(await b.call('return raw(ipos.x)'), want)
+    const late = spawnRedisPeer(o)
+    await late.up
+    assert.deepStrictEqual(await late.call('return raw(ipos.x)'), want, 'a joiner reads the re-seeded space')
+    await late.stop()
+    for (const p of [a, b]) assert.deepStrictEqual(await p.call('return errors'), [])
+  } finally {
+    await stopAll([a, b])
   }
 })
 

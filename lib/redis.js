@@ -5,7 +5,8 @@
 // hands each entry to the core as the next sequenced batch (PROTOCOL.md "Following a log").
 //
 // Keys (all in one hash slot, `{name}`), with `P` = prefix and `N` = name:
-//   P:{N}:log    stream  one entry per batch: field `b` = the `b` frame text
+//   P:{N}:log    stream  one entry per batch: field `b` = the `b` frame text, field `e` = the
+//                        epoch its writer had joined under (a hint, see `read`)
 //   P:{N}:snap   hash    id (last entry the snapshot covers), q (its sequence number),
 //                        frame (the `s` frame), trim (entries before it are gone), epoch
 //   P:{N}:lease  string  the origin compacting right now (SET NX PX)
@@ -24,9 +25,15 @@ const RETRY_MS = 200
 // older than the previous snapshot) cannot come in between. A space with no snapshot gets one,
 // and with it the epoch that tells a restarted, emptied server apart: an empty one for a new
 // space, or (re-seeding a server that lost its data) the state of the first member to notice.
+// The log is made here too (empty), never by a member's XADD: members append with NOMKSTREAM,
+// so a log deleted under them stays gone until a member that noticed has re-seeded the space,
+// and that member never holds an entry of the new log in the state it seeds from.
 const JOIN = `
 if redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('HSET', KEYS[2], 'id', '0-0', 'q', ARGV[3], 'frame', ARGV[1], 'trim', '0-0', 'epoch', ARGV[2])
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('XDEL', KEYS[1], redis.call('XADD', KEYS[1], '*', 'x', ''))
 end
 local s = redis.call('HMGET', KEYS[2], 'id', 'frame', 'epoch', 'q')
 return {s[1], s[2], s[3], s[4], redis.call('XRANGE', KEYS[1], '(' .. s[1], '+')}
@@ -66,13 +73,14 @@ return -2
 
 // Appends frames whose XADD may or may not have happened (the connection dropped before the
 // reply): each one only if no entry after ARGV[1] holds it already. Exactly once, in order.
+// ARGV[2] is the writer's epoch.
 const RESEND = `
 local seen = {}
 for _, e in ipairs(redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+')) do
   if e[2][1] == 'b' then seen[e[2][2]] = true end
 end
-for i = 2, #ARGV do
-  if not seen[ARGV[i]] then redis.call('XADD', KEYS[1], '*', 'b', ARGV[i]) end
+for i = 3, #ARGV do
+  if not seen[ARGV[i]] then redis.call('XADD', KEYS[1], '*', 'b', ARGV[i], 'e', ARGV[2]) end
 end
 return 1
 `
@@ -163,6 +171,7 @@ class RedisLink extends Link {
     this.down = false
     this.compacting = false
     this.reading = false
+    this.recheck = false
     this.joinedResolve = null
     this.joined = new Promise((resolve, reject) => {
       this.joinedResolve = resolve
@@ -264,36 +273,73 @@ class RedisLink extends Link {
     return out
   }
 
-  /** XREAD BLOCK in a loop; with each batch, whether the log was trimmed or lost behind us. */
+  /**
+   * XREAD BLOCK in a loop. Before a read's entries are delivered, whether the log was trimmed
+   * or lost behind us is checked whenever it could have been:
+   * - trimmed past us: a trim only removes entries older than the snapshot before the latest,
+   *   so at least a full interval (`snapshotEvery` entries) follows what it removed; a read
+   *   that returns fewer than min(COUNT, interval) entries cannot have been cut short by one.
+   * - lost (a server restarted empty, a reseed): a connection that closed is checked when it is
+   *   back; otherwise every member tags its entries with the epoch it joined under, so an entry
+   *   of another epoch (or a foreign entry without one) is the sign to look.
+   * A read that needs none of this costs one command (the common case: a follower that keeps
+   * up reads a few entries at a time).
+   */
   async read() {
     this.reading = true
+    const full = Math.min(COUNT, this.every)
     while (!this.gone) {
-      let res
+      let entries
       try {
-        // Sent back to back on one connection, so the HMGET runs right after the XREAD unblocks
-        // (two commands cost the client far less than a pipeline object per read).
-        res = await new Promise((resolve, reject) => {
+        entries = await new Promise((resolve, reject) => {
           this.abortRead = reject // a closed connection leaves the read unsettled
-          Promise.all([this.blk.xread('COUNT', COUNT, 'BLOCK', 0, 'STREAMS', this.keys[0], this.lastId), this.blk.hmget(this.keys[1], 'trim', 'epoch')]).then(resolve, reject)
+          this.blk.xread('COUNT', COUNT, 'BLOCK', 0, 'STREAMS', this.keys[0], this.lastId).then((r) => resolve(r ? r[0][1] : []), reject)
         })
       } catch (e) {
-        res = null
+        entries = null
       }
       this.abortRead = null
       if (this.gone) break
-      if (res === null) {
-        await this.pause(this.blk)
-        // Back after an error: the log may have been lost meanwhile, and a blocking read of an
-        // empty log would wait for someone's next write to tell.
+      if (entries === null || this.recheck) {
+        this.recheck = false
+        if (entries === null) await this.pause(this.blk)
+        // Back after an error (or asked to look): the log may have been lost meanwhile, and a
+        // blocking read of an empty log would wait for someone's next write to tell.
         const now = this.gone ? null : await this.blk.hmget(this.keys[1], 'trim', 'epoch').catch(() => null)
         if (now !== null && this.stale(now)) return this.reload(now)
-        continue
+        if (entries === null) continue
       }
-      if (this.stale(res[1])) return this.reload(res[1])
-      const streams = res[0]
-      if (streams) this.deliver(streams[0][1])
+      if (entries.length >= full || entries.some((e) => !this.tagged(e[1]))) {
+        const now = await this.blk.hmget(this.keys[1], 'trim', 'epoch').catch(() => null)
+        if (this.gone) break
+        // Not answered (the connection closed): read again, and look once it is back.
+        if (now === null) continue
+        if (this.stale(now)) return this.reload(now)
+      }
+      this.deliver(entries)
     }
     this.reading = false
+  }
+
+  /** Whether entry `fields` is tagged with the epoch this process joined under. */
+  tagged(fields) {
+    return fields.length === 4 && fields[2] === 'e' && fields[3] === this.epoch
+  }
+
+  /**
+   * The log may have been lost without this process's connections noticing (a ping read another
+   * epoch): the reader looks now, after its current read is given up.
+   */
+  lookAgain() {
+    if (this.gone || !this.reading) return
+    this.recheck = true
+    const abort = this.abortRead
+    this.abortRead = null
+    if (abort !== null) {
+      // The blocked XREAD cannot be taken back on its connection: a new connection replaces it.
+      this.blk.disconnect(true)
+      abort(new Error('looking at the log again'))
+    }
   }
 
   /** Whether the log was emptied (restarted without persistence) or trimmed past what we read. */
@@ -324,8 +370,10 @@ class RedisLink extends Link {
   deliver(entries) {
     for (const [id, fields] of entries) {
       this.lastId = id
-      // Anything but exactly one field `b` is not ours; the core skips it like every process does.
-      const text = fields.length === 2 && fields[0] === 'b' ? fields[1] : ''
+      // A `b` field (and at most the epoch tag) or nothing we know: the core then skips the
+      // entry like every process does. The tag is only a hint (see `read`): an entry is taken
+      // the same way whatever its tag says, so every process applies the same entries.
+      const text = fields[0] === 'b' && (fields.length === 2 || (fields.length === 4 && fields[2] === 'e')) ? fields[1] : ''
       if (this.uncertain.length > 0) this.uncertain = this.uncertain.filter((f) => f !== text)
       this.onFrame(this, new LogEntry(text))
     }
@@ -363,7 +411,12 @@ class RedisLink extends Link {
     // never settles such a command): maybe in the log, maybe not; resent on reconnect only if not.
     const k = ++this.sent
     this.inflight.set(k, frame)
-    this.cmd.xadd(this.keys[0], '*', 'b', frame).then(() => this.inflight.delete(k), () => this.doubt())
+    this.cmd.xadd(this.keys[0], 'NOMKSTREAM', '*', 'b', frame, 'e', this.epoch).then((id) => {
+      this.inflight.delete(k)
+      // No log: it was deleted under us (the frame stays pending and goes in again once the
+      // space is re-seeded, see `join`).
+      if (id === null) this.lookAgain()
+    }, () => this.doubt())
   }
 
   /** Everything still in flight may or may not have reached the log. */
@@ -384,7 +437,10 @@ class RedisLink extends Link {
     untilClosed(this.cmd, Promise.all([this.cmd.xrevrange(this.keys[0], '+', '-', 'COUNT', 1), this.cmd.hget(this.keys[1], 'epoch')])).then(([top, epoch]) => {
       const id = top.length > 0 ? top[0][0] : '0-0'
       if (this.gone) answer()
-      else if (epoch !== this.epoch) this.waiting.push({ id: 'later', answer }) // answered after the reload
+      else if (epoch !== this.epoch) {
+        this.waiting.push({ id: 'later', answer }) // answered after the reload
+        this.lookAgain()
+      }
       else if (cmpId(id, this.lastId) <= 0) answer()
       else this.waiting.push({ id, answer })
     }, () => this.waiting.push({ id: 'later', answer }))
@@ -407,7 +463,7 @@ class RedisLink extends Link {
     this.queued = []
     try {
       if (again.length + queued.length > 0) {
-        await untilClosed(this.cmd, this.cmd.eval(RESEND, 1, this.keys[0], this.lastId, ...again, ...queued))
+        await untilClosed(this.cmd, this.cmd.eval(RESEND, 1, this.keys[0], this.lastId, this.epoch, ...again, ...queued))
       }
     } catch (e) {
       this.uncertain = again.concat(queued, this.uncertain)
