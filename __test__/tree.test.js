@@ -59,6 +59,32 @@ test('three levels: grandchild -> child -> root -> other child, and back down', 
   }
 })
 
+test('a root whose one child relays a grandchild\'s batch sends that child the whole frame', async () => {
+  // The root has no other child to send the frame to, so the core holds it back; the child still
+  // needs it (the batch is not its own).
+  const ipos = IPOS.new()
+  ipos.create('t', { log: [] })
+  const errors = []
+  ipos.on('error', (e) => errors.push(e))
+  const c = await connected(ipos)
+  const g = await c.spawnChild()
+  try {
+    await g.call("ipos.t.log.push('g1'); await ipos.flush(); ipos.t.log.push('g2'); await ipos.flush()")
+    await ipos.flush()
+    assert.strictEqual(show(ipos.t), "{ log: [ 'g1', 'g2' ] }")
+    assert.strictEqual(await c.call('return show(ipos.t)'), "{ log: [ 'g1', 'g2' ] }")
+    assert.strictEqual(await g.call('return show(ipos.t)'), "{ log: [ 'g1', 'g2' ] }")
+    await c.call("ipos.t.log.push('c'); await ipos.flush()")
+    assert.strictEqual(await g.call('await ipos.flush(); return show(ipos.t)'), "{ log: [ 'g1', 'g2', 'c' ] }")
+    assert.deepStrictEqual(await c.call('return errors.map((e) => e.code)'), [])
+    assert.deepStrictEqual(await g.call('return errors.map((e) => e.code)'), [])
+    assert.deepStrictEqual(errors, [])
+  } finally {
+    ipos.close()
+    c.kill()
+  }
+})
+
 test("a grandchild's batch relayed to a parent that leaves before ordering it is ordered by the process that becomes the root", async () => {
   const ipos = IPOS.new()
   ipos.create('t', { log: [] })

@@ -22,6 +22,7 @@ class Inbound {
     this.inbox = null // frames waiting behind a snapshot being read off-thread
     this.join = null // a streamed snapshot being received: { link, built, timer }
     this.idlers = [] // idle() promises
+    this.heldFrame = () => this.s.core.heldFrame()
   }
 
   /** `sync`: take the frame here and now (a chunk the core could not read off-thread). */
@@ -42,31 +43,38 @@ class Inbound {
     s.outbox.flush()
     let out
     let parsed = null
+    // Whether the frame the core makes for the children is surely wanted: some child other than
+    // this link's peer. Otherwise the core holds it back, and `taken` fetches it only if the one
+    // child turns out to need it (a batch from further down its subtree): a big batch's frame is
+    // not copied out to JS for nothing.
+    const children = s.peers.children.size
+    const relay = children > 1 || (children === 1 && link.isParent)
     try {
       if (entry !== null) {
         // A big entry of another process is parsed while the core reads it; our own comes back
         // only to be confirmed, and is not parsed at all.
-        if (entry.length < OVERLAP_BYTES || entry.startsWith(this.ownEntry())) out = s.core.receiveLogged(entry)
+        if (entry.length < OVERLAP_BYTES || entry.startsWith(this.ownEntry())) out = s.core.receiveLogged(entry, relay)
         else {
           out = s.core.receiveLoggedOverlapped(entry, () => {
             try {
               parsed = JSON.parse(entry)
             } catch {}
-          })
+          }, relay)
         }
-      } else if (d.length < OVERLAP_BYTES || !(link.isParent || s.core.isRoot)) out = s.core.receive(d, link.isParent)
+      } else if (d.length < OVERLAP_BYTES || !(link.isParent || s.core.isRoot)) out = s.core.receive(d, link.isParent, relay)
       else {
         const text = d
         out = s.core.receiveOverlapped(d, link.isParent, () => {
           try {
             parsed = JSON.parse(text)
           } catch {}
-        })
+        }, relay)
       }
       if (entry !== null) d = entry
     } catch (e) {
       return this.refused(link, d, e)
     }
+    if (!relay) out[1] = this.heldFrame
     this.taken(link, d, JSON.parse(out[0]), out, parsed)
   }
 
@@ -121,7 +129,7 @@ class Inbound {
         if (v.apply === 'frame') this.applyRemote((parsed || JSON.parse(d)).ops, link, plainOf(d, out))
         else if (v.apply === 'patch') this.applyRemote(v.ops, link)
         // out[1] is set when the core rebuilt the full frame (we got only the ack of our own batch).
-        peers.sendDownQ(out[1] || d, out[2], v.o)
+        peers.sendDownQ(typeof out[1] === 'function' ? () => this.s.core.heldFrame() || d : out[1] || d, out[2], v.o)
         if (v.own && v.ok === false) {
           s.error(iposError(Error, 'ERR_IPOS_CONFLICT', 'a batch of changes made here was rejected because a concurrent change, ordered first, removed what it referred to; this process now shows the shared state'), link)
         }

@@ -359,11 +359,18 @@ class Peers {
     for (const link of this.children.values()) if (link.state !== 'new') this.post(link, frame)
   }
 
-  /** A sequenced batch goes to every child; the one whose peer made it only needs the ack. */
+  /**
+   * A sequenced batch goes to every child; the one whose peer made it only needs the ack.
+   * `frame` may be a function that returns it: called only if some child needs it.
+   */
   sendDownQ(frame, elided, origin) {
     for (const link of this.children.values()) {
       if (link.state === 'new') continue
-      this.post(link, elided && link.peerId === origin ? elided : frame)
+      if (elided && link.peerId === origin) this.post(link, elided)
+      else {
+        if (typeof frame === 'function') frame = frame()
+        this.post(link, frame)
+      }
     }
   }
 

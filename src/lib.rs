@@ -66,6 +66,8 @@ pub struct Core {
     chunks: chunk::Slot,
     /// Bytes of big local batches queued since the last `settle` (see memory.rs).
     big_deferred: usize,
+    /// The frame the last `receive*` call did not hand out (see `heldFrame`).
+    held_frame: Option<String>,
 }
 
 /// One chunk of a streamed snapshot (`Core.snapshotNext`).
@@ -156,6 +158,7 @@ impl Core {
             writers: HashMap::new(),
             chunks: Default::default(),
             big_deferred: 0,
+            held_frame: None,
         }
     }
 
@@ -206,18 +209,24 @@ impl Core {
 
     /// Validates and applies one inbound frame; returns `[verdict, frame, elided]` (empty strings
     /// where there is none): `frame` goes to the children, `elided` to the child whose peer is the
-    /// batch's origin.
+    /// batch's origin. `relay: false` (no child but maybe the origin's to send `frame` to) leaves
+    /// `frame` empty: a big batch's frame is then not copied out to JS for nothing.
     #[napi]
-    pub fn receive(&mut self, frame: String, from_parent: bool) -> Result<Vec<String>> {
-        guard(|| {
-            self.engine.receive(&frame, from_parent).map(|r| {
-                vec![
-                    r.verdict,
-                    r.frame.unwrap_or_default(),
-                    r.elided.unwrap_or_default(),
-                ]
-            })
-        })
+    pub fn receive(
+        &mut self,
+        frame: String,
+        from_parent: bool,
+        relay: Option<bool>,
+    ) -> Result<Vec<String>> {
+        let r = guard(|| self.engine.receive(&frame, from_parent))?;
+        Ok(self.answer(r, relay))
+    }
+
+    /// The `frame` the last `receive*` call left out (`relay: false`), or "" if it had none: for
+    /// JS to fetch only when a child turns out to need it (the batch's origin was further down).
+    #[napi]
+    pub fn held_frame(&mut self) -> String {
+        self.held_frame.take().unwrap_or_default()
     }
 
     /// `receive`, with the core reading the frame on another thread while this one runs `parse`
@@ -232,8 +241,9 @@ impl Core {
         frame: String,
         from_parent: bool,
         parse: Function<(), ()>,
+        relay: Option<bool>,
     ) -> Result<Vec<String>> {
-        self.overlapped(&frame, parse, move |engine, text| {
+        self.overlapped(&frame, parse, relay, move |engine, text| {
             engine.receive(text, from_parent)
         })
     }
@@ -244,24 +254,20 @@ impl Core {
         &mut self,
         entry: String,
         parse: Function<(), ()>,
+        relay: Option<bool>,
     ) -> Result<Vec<String>> {
-        self.overlapped(&entry, parse, |engine, text| engine.receive_logged(text))
+        self.overlapped(&entry, parse, relay, |engine, text| {
+            engine.receive_logged(text)
+        })
     }
 
     /// Takes the next entry of a shared log (a `b` frame) as the next sequenced batch; returns
     /// `[verdict, frame, elided]` like `receive`. An entry that cannot be read or does not apply
     /// is skipped, not refused (see PROTOCOL.md "Following a log").
     #[napi]
-    pub fn receive_logged(&mut self, entry: String) -> Result<Vec<String>> {
-        guard(|| {
-            self.engine.receive_logged(&entry).map(|r| {
-                vec![
-                    r.verdict,
-                    r.frame.unwrap_or_default(),
-                    r.elided.unwrap_or_default(),
-                ]
-            })
-        })
+    pub fn receive_logged(&mut self, entry: String, relay: Option<bool>) -> Result<Vec<String>> {
+        let r = guard(|| self.engine.receive_logged(&entry))?;
+        Ok(self.answer(r, relay))
     }
 
     /// Starts reading a snapshot chunk (`S` frame from the parent) on the thread pool; resolves
@@ -426,10 +432,24 @@ impl Core {
 
 impl Core {
     /// Runs `read` (the engine taking `text`) on a scoped thread while this thread runs `parse`.
+    /// What the `receive` calls return: `[verdict, frame, elided]`, `frame` held back (see
+    /// `heldFrame`) when `relay` is false.
+    fn answer(&mut self, r: Received, relay: Option<bool>) -> Vec<String> {
+        let frame = if relay.unwrap_or(true) {
+            self.held_frame = None;
+            r.frame.unwrap_or_default()
+        } else {
+            self.held_frame = r.frame;
+            String::new()
+        };
+        vec![r.verdict, frame, r.elided.unwrap_or_default()]
+    }
+
     fn overlapped(
         &mut self,
         text: &str,
         parse: Function<(), ()>,
+        relay: Option<bool>,
         read: impl FnOnce(&mut Engine, &str) -> std::result::Result<Received, CoreError> + Send,
     ) -> Result<Vec<String>> {
         // The engine holds `Rc`s and so is not `Send`. Lending it to one scoped thread is sound:
@@ -467,11 +487,8 @@ impl Core {
         };
         // A frame the core accepted is JSON; `parse` failing on it would be a bug, not bad input.
         parsed.map_err(|e| error("ERR_IPOS_INTERNAL", e.reason.clone()))?;
-        Ok(vec![
-            received.verdict,
-            received.frame.unwrap_or_default(),
-            received.elided.unwrap_or_default(),
-            if plain { "p" } else { "" }.to_string(),
-        ])
+        let mut out = self.answer(received, relay);
+        out.push(if plain { "p" } else { "" }.to_string());
+        Ok(out)
     }
 }
