@@ -1,16 +1,17 @@
 //! The engine: the mirror of the shared state and the sequencing of PROTOCOL.md. JS calls it once
 //! per local batch and once per received frame, with JSON texts both ways.
 //!
-//! Invariant: `fields` (what this process shows) = `confirmed` + every pending batch re-applied in
-//! order, skipping a batch that no longer applies. `confirmed` is `Some` while batches are
-//! pending; it is the root's state at `seq`. It stays on as a standby copy (equal to `fields`)
-//! for a while after the last pending batch is confirmed: a process that keeps writing would
-//! otherwise copy every container it writes to each time it starts a new pending stretch. Batches taken by `local_deferred` are numbered and
-//! sent at once but applied by `settle`, which every other entry point runs first: observably
-//! the engine is always as if they had been applied in order.
+//! Invariant: `fields` (what this process shows) = the root's state at `seq` + every pending batch
+//! re-applied in order, skipping a batch that no longer applies. The root's state is kept while
+//! batches are pending, as `confirmed` plus the sequenced batches that have not been applied to it
+//! yet (`lag`, see `confirmed`). It stays on as a standby copy (equal to `fields`) for a while
+//! after the last pending batch is confirmed: a process that keeps writing would otherwise copy
+//! every container it writes to each time it starts a new pending stretch. Batches taken by
+//! `local_deferred` are numbered and sent at once but applied by `settle`, which every other
+//! entry point runs first: observably the engine is always as if they had been applied in order.
 //!
-//! A remote batch arriving while batches are pending goes to `confirmed` and, when it commutes with
-//! them, straight onto `fields` too (`fold`); otherwise `rebase` recomputes `fields`.
+//! A remote batch arriving while batches are pending goes onto `fields` when it commutes with
+//! them (`fold`); otherwise `rebase` recomputes `fields` from the root's state.
 
 use std::collections::VecDeque;
 use std::fmt::Write;
@@ -24,6 +25,7 @@ use crate::op::{decode_ops_text, ops_to_json, Op};
 use crate::txn::{apply_batch_in, Scratch, Txn};
 use crate::value::Fields;
 
+mod confirmed;
 mod fold;
 mod follow;
 mod order;
@@ -111,6 +113,9 @@ pub struct Engine {
     limits: Limits,
     fields: Fields,
     confirmed: Option<Fields>,
+    /// Sequenced batches `confirmed` has not taken yet, in order, and their text's bytes.
+    lag: Vec<Vec<Op>>,
+    lag_bytes: usize,
     pending: VecDeque<Pending>,
     deferred: VecDeque<Deferred>,
     /// The first error `settle` met and has not reported yet.
@@ -134,13 +139,7 @@ pub struct Engine {
     unordered: Vec<order::Unordered>,
     /// Where the pending batches act, kept as they come and go (`None`: to be counted again).
     touched: Option<fold::Touched>,
-    /// Remote batches applied to the standby copy of `confirmed` since nothing is pending.
-    standby: u32,
 }
-
-/// Remote batches a standby copy of the confirmed state takes while nothing is pending before
-/// it is dropped (its memory is then given back; the next pending batch copies again).
-const STANDBY_BATCHES: u32 = 256;
 
 impl Engine {
     /// A root engine with no fields.
@@ -149,6 +148,8 @@ impl Engine {
             limits,
             fields: Fields::default(),
             confirmed: None,
+            lag: Vec::new(),
+            lag_bytes: 0,
             pending: VecDeque::new(),
             deferred: VecDeque::new(),
             deferred_error: None,
@@ -161,7 +162,6 @@ impl Engine {
             behind: false,
             resync_due: false,
             incoming: None,
-            standby: 0,
             touched: None,
             unordered: Vec::new(),
         }
@@ -338,23 +338,7 @@ impl Engine {
         if self.root || !self.pending.is_empty() {
             return false;
         }
-        self.standby = 0;
         self.confirmed.is_none()
-    }
-
-    /// A remote batch that `fields` took while nothing is pending: the standby copy of the
-    /// confirmed state takes it too, or is dropped once it has waited long enough.
-    fn standby_apply(&mut self, ops: &[Op]) {
-        let Some(c) = self.confirmed.as_mut() else {
-            return;
-        };
-        self.standby += 1;
-        let growth = Growth::new(self.limits.max_array_length);
-        if self.standby > STANDBY_BATCHES
-            || apply_batch_in(c, ops, &mut self.scratch, growth).is_err()
-        {
-            self.confirmed = None;
-        }
     }
 
     /// Takes the next batch number (and at the root the next sequence number).
@@ -505,6 +489,7 @@ impl Engine {
 
     /// Recomputes the visible state as confirmed + pending and returns the patch from the old one.
     fn rebase(&mut self) -> Vec<Op> {
+        self.catch_up();
         let Some(base) = &self.confirmed else {
             return Vec::new();
         };
@@ -524,7 +509,7 @@ impl Engine {
         self.fields = new;
         self.order_forget();
         if self.pending.is_empty() {
-            self.confirmed = None;
+            self.drop_confirmed();
         }
         patch
     }
@@ -532,6 +517,7 @@ impl Engine {
     /// A snapshot frame of the confirmed state, for a new child.
     pub fn snapshot(&mut self) -> String {
         self.settle_queue();
+        self.catch_up();
         let f = self.confirmed.as_ref().unwrap_or(&self.fields);
         let mut s = format!(r#"{{"t":"s","q":{},"#, self.seq);
         self.sequenced.write_member(&mut s);
@@ -558,7 +544,9 @@ impl Engine {
         self.behind = false;
         self.resync_due = false;
         self.touched = None;
+        self.catch_up();
         let mut state = self.confirmed.take().unwrap_or_else(|| self.fields.clone());
+        self.drop_confirmed();
         let mut frames = Vec::with_capacity(self.pending.len());
         for p in std::mem::take(&mut self.pending) {
             self.seq += 1;

@@ -199,25 +199,44 @@ pub(super) fn same_path(a: &[Seg], b: &[Seg]) -> bool {
 }
 
 impl Engine {
-    /// Applies remote batch `ops` to the confirmed state and the shown one; returns the patch for
-    /// JS (a JSON array of ops), or `None` when JS is to apply the batch's own ops as they are (it
-    /// commuted and holds no event: JS parses the frame anyway, so writing the same ops again
-    /// here would only cost). An error (the batch does not apply to the root's state) changes
-    /// nothing.
-    pub(super) fn fold_remote(&mut self, ops: &[Op]) -> Result<Option<String>, CoreError> {
+    /// Applies remote batch `ops` (`bytes`: its text's size) to the root's state and the shown
+    /// one; returns the patch for JS (a JSON array of ops), or `None` when JS is to apply the
+    /// batch's own ops as they are (it commuted and holds no event: JS parses the frame anyway,
+    /// so writing the same ops again here would only cost). An error (the batch does not apply
+    /// to the root's state) changes nothing.
+    ///
+    /// A commuting batch is applied to the shown state only, and waits in `lag` for the confirmed
+    /// copy: where it acts the two states agree, so it applies to one exactly when it applies to
+    /// the other. `check_confirmed` applies it to the confirmed copy first all the same, for a
+    /// caller that decides itself whether the batch applies (a follower of a log: every process
+    /// must decide alike).
+    pub(super) fn fold_remote(
+        &mut self,
+        ops: Vec<Op>,
+        bytes: usize,
+        check_confirmed: bool,
+    ) -> Result<Option<String>, CoreError> {
         let max = self.limits.max_array_length;
         let growth = || Growth::new(max);
-        let confirmed = self.confirmed.get_or_insert_with(|| self.fields.clone());
-        apply_batch_in(confirmed, ops, &mut self.scratch, growth())?;
-        let mut out = String::from("[");
         if ops.is_empty() {
             return Ok(None);
         }
-        let folded = self.commuting(ops).and_then(|maps| {
-            apply_batch_in(&mut self.fields, ops, &mut self.scratch, growth()).ok()?;
+        if check_confirmed {
+            self.catch_up();
+            let confirmed = self.confirmed.get_or_insert_with(|| self.fields.clone());
+            apply_batch_in(confirmed, &ops, &mut self.scratch, growth())?;
+        }
+        let folded = self.commuting(&ops).and_then(|maps| {
+            apply_batch_in(&mut self.fields, &ops, &mut self.scratch, growth()).ok()?;
             Some(maps)
         });
+        let mut out = String::from("[");
         let Some(maps) = folded else {
+            if !check_confirmed {
+                self.catch_up();
+                let confirmed = self.confirmed.get_or_insert_with(|| self.fields.clone());
+                apply_batch_in(confirmed, &ops, &mut self.scratch, growth())?;
+            }
             let patch = self.rebase();
             push_ops(&mut out, patch.iter());
             // A state diff carries no events: the batch's dispatches follow the patch.
@@ -228,23 +247,28 @@ impl Engine {
             out.push(']');
             return Ok(Some(out));
         };
-        self.order_track(ops);
+        self.order_track(&ops);
         for &i in &maps {
             self.order_defer(&ops[i]);
         }
-        if !ops.iter().any(|o| matches!(o, Op::Dispatch { .. })) {
-            return Ok(None);
+        let patch = if ops.iter().any(|o| matches!(o, Op::Dispatch { .. })) {
+            push_ops(
+                &mut out,
+                ops.iter().filter(|o| !matches!(o, Op::Dispatch { .. })),
+            );
+            push_ops(
+                &mut out,
+                ops.iter().filter(|o| matches!(o, Op::Dispatch { .. })),
+            );
+            out.push(']');
+            Some(out)
+        } else {
+            None
+        };
+        if !check_confirmed {
+            self.lag_push(ops, bytes);
         }
-        push_ops(
-            &mut out,
-            ops.iter().filter(|o| !matches!(o, Op::Dispatch { .. })),
-        );
-        push_ops(
-            &mut out,
-            ops.iter().filter(|o| matches!(o, Op::Dispatch { .. })),
-        );
-        out.push(']');
-        Ok(Some(out))
+        Ok(patch)
     }
 
     /// `Some` when `ops` commutes with every pending batch: the indices of its `ms` ops, one per

@@ -53,18 +53,20 @@ impl Engine {
         let growth = self.growth();
         let frame = Some(q_frame(q, &o, n, true, raw.text));
         let elided = Some(q_elided(q, &o, n, true));
+        let bytes = raw.text.len();
         if self.pending.is_empty() {
             if apply_batch_in(&mut self.fields, &ops, &mut self.scratch, growth).is_err() {
                 return Ok(skipped(q, &o, n, None));
             }
-            self.standby_apply(&ops);
+            self.lag_push(ops, bytes);
             return Ok(Received {
                 verdict: q_verdict(&o, r#","apply":"frame""#, None),
                 frame,
                 elided,
             });
         }
-        let Ok(patch) = self.fold_remote(&ops) else {
+        // Whether it applies is decided here, on the root's state: check it there.
+        let Ok(patch) = self.fold_remote(ops, bytes, true) else {
             return Ok(skipped(q, &o, n, None));
         };
         Ok(Received {

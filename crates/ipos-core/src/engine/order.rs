@@ -85,6 +85,7 @@ impl Engine {
         {
             return;
         }
+        self.catch_up();
         let theirs = self.pending_keys(key, path);
         let Some(Ok(Value::Map(m))) = self
             .fields
@@ -169,6 +170,7 @@ impl Engine {
     /// already follow each other in that order stay; the others go to the end in turn, which is
     /// what the one `mm` op for JS names.
     fn sort_map(&mut self, u: &Unordered, out: &mut String) {
+        self.catch_up();
         let theirs = self.pending_keys(&u.key, &u.path);
         let base = self
             .confirmed

@@ -185,7 +185,7 @@ impl Engine {
         let old = std::mem::replace(&mut self.fields, snap.fields);
         // The patch below is a diff of the whole state: it puts every Map in order.
         self.order_forget();
-        self.confirmed = None;
+        self.drop_confirmed();
         if !self.pending.is_empty() {
             self.confirmed = Some(self.fields.clone());
             self.rebase();
@@ -311,6 +311,7 @@ impl Engine {
             ));
         }
         let elided = Some(q_elided(q, o, n, ok));
+        let bytes = raw.text.len();
         if self.pending.is_empty() {
             apply_batch_in(
                 &mut self.fields,
@@ -318,7 +319,7 @@ impl Engine {
                 &mut self.scratch,
                 Growth::new(self.limits.max_array_length),
             )?;
-            self.standby_apply(&ops);
+            self.lag_push(ops, bytes);
             self.seq = q;
             self.sequenced.record(o, n, q);
             return Ok(Received {
@@ -327,7 +328,9 @@ impl Engine {
                 elided,
             });
         }
-        let patch = self.fold_remote(&ops)?;
+        // The root ordered it: it applies to the root's state (a commuting batch applies to the
+        // shown one alike, see `fold`).
+        let patch = self.fold_remote(ops, bytes, false)?;
         self.seq = q;
         self.sequenced.record(o, n, q);
         Ok(Received {
@@ -349,6 +352,10 @@ impl Engine {
         n: u64,
         ok: bool,
     ) -> Result<Received, CoreError> {
+        if !(ok && self.pending[0].applied) {
+            // Not as predicted: the confirmed state is read below (or by `rebase`).
+            self.catch_up();
+        }
         let head = &self.pending[0];
         let wire = match raw {
             Some(raw) if !ok || !head.applied => Some(self.parse_ops(raw)?),
@@ -364,24 +371,11 @@ impl Engine {
                 "a rejected batch (`ok:false`) carries no ops",
             ));
         }
-        let (rest, patch) = if ok && head.applied {
-            // Our own batch, as we predicted it: only the confirmed state moves. After the last
-            // pending batch it equals the shown state and stays on as a standby copy.
-            if let Some(c) = self.confirmed.as_mut() {
-                let applied = apply_batch_in(
-                    c,
-                    &head.ops,
-                    &mut self.scratch,
-                    Growth::new(self.limits.max_array_length),
-                );
-                if self.pending.len() == 1 {
-                    if applied.is_err() {
-                        self.confirmed = None;
-                    }
-                } else {
-                    applied?;
-                }
-            }
+        let predicted = ok && head.applied;
+        let (rest, patch) = if predicted {
+            // Our own batch, as we predicted it: only the confirmed state moves (it takes the
+            // batch when next read). After the last pending batch it equals the shown state and
+            // stays on as a standby copy.
             (r#","apply":"none","own":true"#, None)
         } else if ok {
             // Accepted by the root but it never applied here (see `settle`): apply it to the
@@ -409,6 +403,15 @@ impl Engine {
         if let Some(t) = self.touched.as_mut() {
             t.count(&done.ops, false);
         }
+        let bytes = done.text.len();
+        let done_text = if raw.is_none() {
+            Some(if ok { done.text } else { String::from("[]") })
+        } else {
+            None
+        };
+        if predicted {
+            self.lag_push(done.ops, bytes);
+        }
         let mut patch = patch.map(|()| {
             let mut s = String::new();
             encode_ops(&self.rebase(), &mut s);
@@ -428,9 +431,7 @@ impl Engine {
         let origin = &self.origin;
         Ok(Received {
             verdict: q_verdict_text(origin, rest, patch.as_deref()),
-            frame: raw
-                .is_none()
-                .then(|| q_frame(q, origin, n, ok, if ok { &done.text } else { "[]" })),
+            frame: done_text.map(|text| q_frame(q, origin, n, ok, &text)),
             elided: Some(q_elided(q, origin, n, ok)),
         })
     }

@@ -302,6 +302,7 @@ impl Engine {
     /// chunk.
     pub fn snapshot_writer(&mut self) -> SnapshotWriter {
         self.settle_queue();
+        self.catch_up();
         let f = self.confirmed.as_ref().unwrap_or(&self.fields);
         let mut ns = String::new();
         self.sequenced.write_member(&mut ns);
