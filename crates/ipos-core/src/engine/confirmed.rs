@@ -16,8 +16,11 @@ use crate::txn::apply_batch_in;
 /// Most sequenced batches that wait for `confirmed`, and most bytes of their text: past either,
 /// they are applied (while batches are pending) or the copy is dropped (when none are: the shown
 /// state is the confirmed one then, and the next pending batch copies it again).
-const LAG_BATCHES: usize = 256;
+const LAG_BATCHES: usize = 4096;
 const LAG_BYTES: usize = 8 << 20;
+/// How far behind a standby copy may be when a pending stretch ends (see `stretch_ended`).
+const KEEP_LAG_BATCHES: usize = 32;
+const KEEP_LAG_BYTES: usize = 256 << 10;
 
 impl Engine {
     /// Notes that the root sequenced `ops` (`bytes`: their text's size), already applied to the
@@ -34,6 +37,16 @@ impl Engine {
             } else {
                 self.catch_up();
             }
+        }
+    }
+
+    /// The last pending batch was confirmed: the shown state is the root's now. A copy far
+    /// behind it is dropped rather than caught up later (that would cost as much as the batches it
+    /// missed; the next pending batch copies what it writes instead). A copy only a little behind
+    /// stays on as the standby copy.
+    pub(super) fn stretch_ended(&mut self) {
+        if self.lag.len() > KEEP_LAG_BATCHES || self.lag_bytes > KEEP_LAG_BYTES {
+            self.drop_confirmed();
         }
     }
 

@@ -165,12 +165,10 @@ impl Engine {
         self.unordered.clear();
     }
 
-    /// Sorts the entries of `u` from `u.from` on: first those the confirmed state holds, in its
-    /// order, then those the pending batches place, in the order they have now. Entries that
-    /// already follow each other in that order stay; the others go to the end in turn, which is
-    /// what the one `mm` op for JS names.
-    fn sort_map(&mut self, u: &Unordered, out: &mut String) {
-        self.catch_up();
+    /// The entries of `u`'s Map from `u.from` on, each with its rank in the invariant's order:
+    /// the confirmed state's entries by their place there, then those the pending batches place,
+    /// by their place here. Reads a caught-up confirmed copy.
+    fn confirmed_order(&self, u: &Unordered) -> Option<Vec<(u64, usize)>> {
         let theirs = self.pending_keys(&u.key, &u.path);
         let base = self
             .confirmed
@@ -178,7 +176,105 @@ impl Engine {
             .and_then(|c| c.get(u.key.as_str()))
             .and_then(|root| get_at(root, &u.path));
         let Some(Value::Map(base)) = base else {
-            return;
+            return None;
+        };
+        let Some(Value::Map(m)) = self
+            .fields
+            .get(u.key.as_str())
+            .and_then(|root| get_at(root, &u.path))
+        else {
+            return None;
+        };
+        // Ranks pack (theirs, place) in one word: the confirmed state's entries first, by their
+        // place there, then ours by their place here (both places are below 2^62).
+        const OURS: u64 = 1 << 63;
+        Some(
+            (u.from.min(m.len())..m.len())
+                .map(|i| {
+                    let (k, _) = m.get_index(i).expect("in range");
+                    let rank = if theirs.contains(k) {
+                        OURS | i as u64
+                    } else {
+                        base.get_index_of(k).map_or(OURS - 1, |b| b as u64)
+                    };
+                    (rank, i)
+                })
+                .collect(),
+        )
+    }
+
+    /// `confirmed_order` when nothing is pending, without catching the confirmed copy up: the
+    /// batches waiting in `lag` are only read for the keys they add to this Map, in order. The
+    /// root's order is the confirmed copy's, followed by the keys the lagging batches added, as
+    /// they added them. `None` when that cannot be read off (something is pending, there is no
+    /// confirmed copy, or a lagging batch does more to this Map than set keys that have an
+    /// identity): the caller catches up instead.
+    fn lag_order(&self, u: &Unordered) -> Option<Vec<(u64, usize)>> {
+        if !self.pending.is_empty() {
+            return None;
+        }
+        let root = self.confirmed.as_ref()?.get(u.key.as_str())?;
+        let Some(Value::Map(base)) = get_at(root, &u.path) else {
+            return None;
+        };
+        let Some(Value::Map(m)) = self
+            .fields
+            .get(u.key.as_str())
+            .and_then(|root| get_at(root, &u.path))
+        else {
+            return None;
+        };
+        let from = u.from.min(m.len());
+        const UNSET: u64 = u64::MAX;
+        // The entries the confirmed copy holds already keep their place there.
+        let mut rank: Vec<u64> = m[from..]
+            .keys()
+            .map(|k| base.get_index_of(k).map_or(UNSET, |b| b as u64))
+            .collect();
+        // Each other entry comes where the first lagging batch that sets its key adds it (with
+        // no deletion among them, a key the confirmed copy lacks is new there until then).
+        let mut next = base.len() as u64;
+        for op in self.lag.iter().flatten() {
+            if op.key() != u.key.as_str() {
+                continue;
+            }
+            match op {
+                Op::MapSet { path, map_key, .. } if same_path(path, &u.path) => {
+                    let k = map_key.map_key()?;
+                    if let Some(i) = m.get_index_of(&k).filter(|&i| i >= from) {
+                        if rank[i - from] == UNSET {
+                            rank[i - from] = next;
+                            next += 1;
+                        }
+                    }
+                }
+                Op::MapDelete { path, .. } | Op::Clear { path, .. } if same_path(path, &u.path) => {
+                    return None
+                }
+                _ if may_replace(op, &u.path) => return None,
+                _ => {}
+            }
+        }
+        rank.into_iter()
+            .enumerate()
+            .map(|(j, r)| (r != UNSET).then_some((r, from + j)))
+            .collect()
+    }
+
+    /// Sorts the entries of `u` from `u.from` on: first those the confirmed state holds, in its
+    /// order, then those the pending batches place, in the order they have now. Entries that
+    /// already follow each other in that order stay; the others go to the end in turn, which is
+    /// what the one `mm` op for JS names.
+    fn sort_map(&mut self, u: &Unordered, out: &mut String) {
+        let order = match self.lag_order(u) {
+            Some(order) => order,
+            None => {
+                self.catch_up();
+                match self.confirmed_order(u) {
+                    Some(order) => order,
+                    None => return,
+                }
+            }
         };
         let Some(Ok(Value::Map(m))) = self
             .fields
@@ -188,20 +284,7 @@ impl Engine {
             return;
         };
         let from = u.from.min(m.len());
-        // Sorted by (theirs, place) packed in one word: the confirmed state's entries first, by
-        // their place there, then ours by their place here (both places are below 2^62).
-        const OURS: u64 = 1 << 63;
-        let mut order: Vec<(u64, usize)> = (from..m.len())
-            .map(|i| {
-                let (k, _) = m.get_index(i).expect("in range");
-                let rank = if theirs.contains(k) {
-                    OURS | i as u64
-                } else {
-                    base.get_index_of(k).map_or(OURS - 1, |b| b as u64)
-                };
-                (rank, i)
-            })
-            .collect();
+        let mut order = order;
         order.sort_unstable();
         // The longest run of the sorted order that the entries already hold, in turn: those stay.
         let mut kept = 0;

@@ -426,6 +426,9 @@ impl Engine {
             rest = r#","apply":"patch","own":true"#;
             patch = Some(s);
         }
+        if self.pending.is_empty() {
+            self.stretch_ended();
+        }
         self.seq = q;
         self.sequenced.record(&self.origin, n, q);
         let origin = &self.origin;
