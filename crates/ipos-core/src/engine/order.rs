@@ -284,8 +284,7 @@ impl Engine {
             return;
         };
         let from = u.from.min(m.len());
-        let mut order = order;
-        order.sort_unstable();
+        let order = sorted(order);
         // The longest run of the sorted order that the entries already hold, in turn: those stay.
         let mut kept = 0;
         for i in from..m.len() {
@@ -337,6 +336,38 @@ impl Engine {
         }
         out.push_str("]]");
     }
+}
+
+/// `order` sorted by rank. Ranks are distinct; when they are close together (the common case:
+/// places in one Map), each entry goes straight to its slot instead of being compared.
+fn sorted(mut order: Vec<(u64, usize)>) -> Vec<(u64, usize)> {
+    let (Some(lo), Some(hi)) = (
+        order.iter().map(|e| e.0).min(),
+        order.iter().map(|e| e.0).max(),
+    ) else {
+        return order;
+    };
+    let span = hi - lo;
+    if span >= 4 * order.len() as u64 + 64 {
+        order.sort_unstable();
+        return order;
+    }
+    let mut slots = vec![usize::MAX; span as usize + 1];
+    for &(r, i) in &order {
+        slots[(r - lo) as usize] = i;
+    }
+    let mut out = Vec::with_capacity(order.len());
+    for (d, i) in slots.into_iter().enumerate() {
+        if i != usize::MAX {
+            out.push((lo + d as u64, i));
+        }
+    }
+    if out.len() != order.len() {
+        // Two entries with one rank cannot happen; should it, compare them after all.
+        order.sort_unstable();
+        return order;
+    }
+    out
 }
 
 #[cfg(test)]
