@@ -90,10 +90,13 @@ module.exports = {
     await ipos.listen(file)
     return side
   },
-  // Ready at once; joins when the driver connects it (scenario E times exactly that).
+  // Ready at once; joins when the driver connects it (scenario E times exactly that). The package
+  // is loaded now, as the IPC child has it loaded before its parent connects it: the timed join
+  // is the join alone.
   async openChild() {
     const side = new Side(null)
-    onConnectRequest(async () => side.use(await load().new({ connect: socketPath(process.ppid) })))
+    const IPOS = load()
+    onConnectRequest(async () => side.use(await IPOS.new({ connect: socketPath(process.ppid) })))
     return side
   },
 }
