@@ -26,6 +26,8 @@ use crate::txn::{apply_batch_in, Scratch, Txn};
 use crate::value::Fields;
 
 mod confirmed;
+#[doc(hidden)]
+pub use confirmed::LagLimits;
 mod fold;
 mod follow;
 mod order;
@@ -116,6 +118,7 @@ pub struct Engine {
     /// Sequenced batches `confirmed` has not taken yet, in order, and their text's bytes.
     lag: Vec<Vec<Op>>,
     lag_bytes: usize,
+    lag_limits: confirmed::LagLimits,
     pending: VecDeque<Pending>,
     deferred: VecDeque<Deferred>,
     /// The first error `settle` met and has not reported yet.
@@ -150,6 +153,7 @@ impl Engine {
             confirmed: None,
             lag: Vec::new(),
             lag_bytes: 0,
+            lag_limits: confirmed::LagLimits::default(),
             pending: VecDeque::new(),
             deferred: VecDeque::new(),
             deferred_error: None,

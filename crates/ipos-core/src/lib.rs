@@ -20,7 +20,7 @@ pub mod value;
 pub use apply::{apply_op, get_at};
 pub use codec::{encode_value, json_depth, parse_json, to_json, Decoder};
 pub use diff::{assign_ops, diff, diff_in, fields_patch};
-pub use engine::{ChunkRead, Engine, Limits, Received, Snapshot, SnapshotWriter};
+pub use engine::{ChunkRead, Engine, LagLimits, Limits, Received, Snapshot, SnapshotWriter};
 pub use error::CoreError;
 pub use op::{decode_ops, decode_ops_text, encode_ops, ops_to_json, Op};
 pub use path::Seg;

@@ -14,7 +14,7 @@ use common::{gen_op, Rng};
 use ipos_core::value::MapEntries;
 use ipos_core::{
     apply_batch, apply_op, decode_ops, get_at, ops_to_json, parse_json, same_fields, to_json,
-    Decoder, Engine, Fields, Limits, Obj, Op, Seg, Value,
+    Decoder, Engine, Fields, LagLimits, Limits, Obj, Op, Seg, Value,
 };
 use proptest::prelude::*;
 
@@ -347,6 +347,20 @@ fn simulate_with(
     let mut rng = Rng(seed);
     let mut net = Net::new(parents);
     net.gen = gen;
+    if rng.chance(50) {
+        // A confirmed copy that may hardly fall behind: it is caught up, and dropped at the end of
+        // a pending stretch, all the time.
+        let tiny = LagLimits {
+            batches: 2,
+            bytes: 64,
+            keep_batches: 1,
+            keep_bytes: 16,
+        };
+        for n in &mut net.nodes {
+            n.engine.set_lag_limits(tiny);
+        }
+        net.log.push("tiny lag limits".into());
+    }
     // The root starts with some state, then everyone attaches.
     for _ in 0..3 {
         net.local(0, &mut rng);

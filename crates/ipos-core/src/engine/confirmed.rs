@@ -13,16 +13,39 @@ use super::Engine;
 use crate::op::Op;
 use crate::txn::apply_batch_in;
 
-/// Most sequenced batches that wait for `confirmed`, and most bytes of their text: past either,
-/// they are applied (while batches are pending) or the copy is dropped (when none are: the shown
-/// state is the confirmed one then, and the next pending batch copies it again).
-const LAG_BATCHES: usize = 4096;
-const LAG_BYTES: usize = 8 << 20;
-/// How far behind a standby copy may be when a pending stretch ends (see `stretch_ended`).
-const KEEP_LAG_BATCHES: usize = 32;
-const KEEP_LAG_BYTES: usize = 256 << 10;
+/// How far `confirmed` may fall behind.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct LagLimits {
+    /// Most sequenced batches that wait for `confirmed`, and most bytes of their text: past
+    /// either, they are applied (while batches are pending) or the copy is dropped (when none
+    /// are: the shown state is the confirmed one then, and the next pending batch copies it).
+    pub batches: usize,
+    pub bytes: usize,
+    /// How far behind a standby copy may be when a pending stretch ends (see `stretch_ended`).
+    pub keep_batches: usize,
+    pub keep_bytes: usize,
+}
+
+impl Default for LagLimits {
+    fn default() -> Self {
+        LagLimits {
+            batches: 4096,
+            bytes: 8 << 20,
+            keep_batches: 32,
+            keep_bytes: 256 << 10,
+        }
+    }
+}
 
 impl Engine {
+    /// Sets how far the confirmed copy may fall behind (tests make it tiny, so that every way of
+    /// catching up and dropping it is exercised).
+    #[doc(hidden)]
+    pub fn set_lag_limits(&mut self, limits: LagLimits) {
+        self.lag_limits = limits;
+    }
+
     /// Notes that the root sequenced `ops` (`bytes`: their text's size), already applied to the
     /// shown state: `confirmed` takes them when it is next read.
     pub(super) fn lag_push(&mut self, ops: Vec<Op>, bytes: usize) {
@@ -31,8 +54,10 @@ impl Engine {
         }
         self.lag.push(ops);
         self.lag_bytes += bytes;
-        if self.lag.len() > LAG_BATCHES || self.lag_bytes > LAG_BYTES {
-            if self.pending.is_empty() {
+        let l = self.lag_limits;
+        if self.lag.len() > l.batches || self.lag_bytes > l.bytes {
+            // A Map still to be put in order reads the copy (see `order`): keep it until then.
+            if self.pending.is_empty() && self.unordered.is_empty() {
                 self.drop_confirmed();
             } else {
                 self.catch_up();
@@ -45,7 +70,8 @@ impl Engine {
     /// missed; the next pending batch copies what it writes instead). A copy only a little behind
     /// stays on as the standby copy.
     pub(super) fn stretch_ended(&mut self) {
-        if self.lag.len() > KEEP_LAG_BATCHES || self.lag_bytes > KEEP_LAG_BYTES {
+        let l = self.lag_limits;
+        if self.lag.len() > l.keep_batches || self.lag_bytes > l.keep_bytes {
             self.drop_confirmed();
         }
     }
