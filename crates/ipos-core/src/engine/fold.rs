@@ -193,6 +193,12 @@ impl Touched {
     }
 }
 
+/// Whether two `ms` ops set entries of one Map (same field, same path).
+fn same_map(a: &Op, b: &Op) -> bool {
+    matches!((a, b), (Op::MapSet { key: k1, path: p1, .. }, Op::MapSet { key: k2, path: p2, .. })
+        if k1 == k2 && same_path(p1, p2))
+}
+
 /// Whether two paths name the same place (as far as `step` tells).
 pub(super) fn same_path(a: &[Seg], b: &[Seg]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| step(x) == step(y))
@@ -293,11 +299,34 @@ impl Engine {
         let mut maps = Vec::new();
         let mut seen = HashSet::<u64, Hasher>::default();
         let mut hashes = Vec::new();
+        // The last op checked whole when it set a named key of a Map, and that Map's place: the
+        // sets that follow it on the same Map (an `ms` with many pairs) share the place and the
+        // checks of everything but their key.
+        let mut run: Option<(&Op, u64)> = None;
         for (i, op) in ops.iter().enumerate() {
+            if let (Some((first, map)), Op::MapSet { map_key, .. }) = (run, op) {
+                if same_map(first, op) {
+                    let at = match step(map_key) {
+                        Step::Name(s) => hs.hash_one((map, 0u8, s)),
+                        Step::Tagged(k) => hs.hash_one((map, 1u8, k)),
+                        Step::Index | Step::Bail => u64::MAX,
+                    };
+                    if at != u64::MAX {
+                        if t.at.contains_key(&at) || t.under.contains_key(&at) {
+                            return None;
+                        }
+                        continue;
+                    }
+                }
+            }
+            run = None;
             let sibling = foot(op, hs, &mut hashes)?;
             let Some(&at) = hashes.last() else { continue };
             if hashes.iter().any(|h| t.at.contains_key(h)) || t.under.contains_key(&at) {
                 return None;
+            }
+            if let (Op::MapSet { .. }, Sibling::Entry(map)) = (op, sibling) {
+                run = Some((op, map));
             }
             match sibling {
                 Sibling::Field if t.fields > 0 => return None,
