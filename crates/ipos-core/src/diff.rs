@@ -135,14 +135,14 @@ impl Differ<'_> {
     }
 
     fn object(&mut self, path: &mut Vec<Seg>, a: &Obj, b: &Obj) -> bool {
-        let kept = b.map.keys().filter(|k| a.map.contains_key(*k)).count();
+        let kept = b.map.keys().filter(|k| a.map.contains_key(k)).count();
         if kept == 0 && !a.map.is_empty() {
             return false; // nothing in common: one replacement is smaller
         }
         if !order_ok(b.map.keys().map(|k| a.map.get_index_of(k))) {
             return false;
         }
-        for k in a.map.keys().filter(|k| !b.map.contains_key(*k)) {
+        for k in a.map.keys().filter(|k| !b.map.contains_key(k)) {
             path.push(Seg::Key(k.as_ref().into()));
             self.out.push(Op::Delete {
                 key: self.key(),

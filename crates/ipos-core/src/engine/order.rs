@@ -23,7 +23,7 @@ use super::Engine;
 use crate::apply::{get_at, walk};
 use crate::op::{encode_key, encode_seg, Op};
 use crate::path::Seg;
-use crate::value::{Hasher, MapKey, Value};
+use crate::value::{Fields, Hasher, MapEntries, MapKey, Value};
 use ecow::EcoString;
 
 /// A Map of the shown state whose entries from `from` on may be out of the invariant's order.
@@ -165,26 +165,20 @@ impl Engine {
         self.unordered.clear();
     }
 
+    /// `u`'s Map in the confirmed copy and in the shown state.
+    fn maps_of(&self, u: &Unordered) -> Option<(&MapEntries, &MapEntries)> {
+        Some((
+            map_at(self.confirmed.as_ref()?, u)?,
+            map_at(&self.fields, u)?,
+        ))
+    }
+
     /// The entries of `u`'s Map from `u.from` on, each with its rank in the invariant's order:
     /// the confirmed state's entries by their place there, then those the pending batches place,
     /// by their place here. Reads a caught-up confirmed copy.
     fn confirmed_order(&self, u: &Unordered) -> Option<Vec<(u64, usize)>> {
         let theirs = self.pending_keys(&u.key, &u.path);
-        let base = self
-            .confirmed
-            .as_ref()
-            .and_then(|c| c.get(u.key.as_str()))
-            .and_then(|root| get_at(root, &u.path));
-        let Some(Value::Map(base)) = base else {
-            return None;
-        };
-        let Some(Value::Map(m)) = self
-            .fields
-            .get(u.key.as_str())
-            .and_then(|root| get_at(root, &u.path))
-        else {
-            return None;
-        };
+        let (base, m) = self.maps_of(u)?;
         // Ranks pack (theirs, place) in one word: the confirmed state's entries first, by their
         // place there, then ours by their place here (both places are below 2^62).
         const OURS: u64 = 1 << 63;
@@ -213,17 +207,7 @@ impl Engine {
         if !self.pending.is_empty() {
             return None;
         }
-        let root = self.confirmed.as_ref()?.get(u.key.as_str())?;
-        let Some(Value::Map(base)) = get_at(root, &u.path) else {
-            return None;
-        };
-        let Some(Value::Map(m)) = self
-            .fields
-            .get(u.key.as_str())
-            .and_then(|root| get_at(root, &u.path))
-        else {
-            return None;
-        };
+        let (base, m) = self.maps_of(u)?;
         let from = u.from.min(m.len());
         const UNSET: u64 = u64::MAX;
         // The entries the confirmed copy holds already keep their place there.
@@ -335,6 +319,14 @@ impl Engine {
             m.insert(k, (kv, v));
         }
         out.push_str("]]");
+    }
+}
+
+/// `u`'s Map in `fields`, if it is one.
+fn map_at<'a>(fields: &'a Fields, u: &Unordered) -> Option<&'a MapEntries> {
+    match get_at(fields.get(u.key.as_str())?, &u.path) {
+        Some(Value::Map(m)) => Some(m),
+        _ => None,
     }
 }
 
