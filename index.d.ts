@@ -23,6 +23,8 @@ declare namespace IPOS {
     maxBacklogBytes?: number
     /** ms after which `addProcess()` rejects with ERR_IPOS_TIMEOUT if the peer never joined (default 30000; 0: never). */
     joinTimeout?: number
+    /** ms after which `flush()` rejects with ERR_IPOS_TIMEOUT when a peer does not answer (default 30000; 0: never). */
+    flushTimeout?: number
     /** A duck-typed channel to the parent, used instead of `process`. */
     parent?: Channel
   }
@@ -155,8 +157,8 @@ declare namespace IPOS {
     once(event: 'resync', listener: (ev: { peer: Peer | NodeJS.Process | Socket }) => void): this
     once(event: 'disconnect' | 'reconnect', listener: (ev: DisconnectEvent) => void): this
     off(event: 'change' | 'error' | 'peer' | 'peerLeft' | 'resync' | 'disconnect' | 'reconnect', listener: (...args: any[]) => void): this
-    /** Resolves when every connected peer has applied everything sent so far. */
-    flush(): Promise<void>
+    /** Resolves when every connected peer has applied everything sent so far; rejects with ERR_IPOS_TIMEOUT after `timeout` ms (default `flushTimeout`; 0: never) if one does not answer. */
+    flush(options?: { timeout?: number }): Promise<void>
     /** Detaches from every channel and stops listening (removing the socket file), so processes can exit on their own. */
     close(): void
   }

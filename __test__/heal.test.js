@@ -150,3 +150,33 @@ test('flush() resolves only once the child applied everything, also when the cha
     p.kill()
   }
 })
+
+test('flush() with a stopped child rejects with ERR_IPOS_TIMEOUT naming it, and resolves again once it runs', async () => {
+  const ipos = IPOS.new({ flushTimeout: 300 })
+  ipos.create('o', { n: 0 })
+  const p = await connected(ipos)
+  try {
+    process.kill(p.child.pid, 'SIGSTOP')
+    ipos.o.n = 1
+    const t0 = Date.now()
+    await assert.rejects(ipos.flush(), (e) => e.code === 'ERR_IPOS_TIMEOUT' && e.message.includes(`child ${p.child.pid}`) && e.message.includes('300 ms'))
+    assert.ok(Date.now() - t0 >= 290, 'not before the timeout')
+    // A per-call timeout wins over the option; a bad one is refused.
+    await assert.rejects(ipos.flush({ timeout: 50 }), { code: 'ERR_IPOS_TIMEOUT' })
+    await assert.rejects(ipos.flush({ timeout: -1 }), { code: 'ERR_IPOS_BAD_OPTIONS' })
+    await assert.rejects(ipos.flush('soon'), { code: 'ERR_IPOS_BAD_OPTIONS' })
+    // The pings of the calls that timed out are forgotten, not kept for the child to answer.
+    const { STATE } = require('../lib/state')
+    const link = ipos[STATE].peers.children.values().next().value
+    assert.strictEqual(link.pings.size, 0)
+    process.kill(p.child.pid, 'SIGCONT')
+    await ipos.flush({ timeout: 10000 })
+    assert.strictEqual(await p.call('return ipos.o.n'), 1)
+    // 0 waits for ever: it resolves once the child answers.
+    await ipos.flush({ timeout: 0 })
+  } finally {
+    try { process.kill(p.child.pid, 'SIGCONT') } catch {}
+    ipos.close()
+    p.kill()
+  }
+})

@@ -210,6 +210,27 @@ test('Redis restarted: with persistence members resume; emptied, the first membe
   }
 })
 
+test('flush() while Redis is down rejects with ERR_IPOS_TIMEOUT after its timeout; the write still goes out once Redis is back', { timeout: 60000 }, async () => {
+  const server = await startRedis({ persist: true })
+  const o = { redis: server.url, name: 'down' }
+  const [a, b] = [spawnRedisPeer(o), spawnRedisPeer(o)]
+  try {
+    await Promise.all([a.up, b.up])
+    await a.call(`ipos.create('x', { list: [1] }); await ipos.flush()`)
+    await server.kill()
+    const e = await a.call(`ipos.x.list.push(2); try { await ipos.flush({ timeout: 300 }); return null } catch (e) { return [e.code, e.message] }`)
+    assert.ok(e !== null && e[0] === 'ERR_IPOS_TIMEOUT' && /300 ms from parent/.test(e[1]), JSON.stringify(e))
+    await server.start()
+    await a.call('await ipos.flush({ timeout: 20000 })')
+    await b.call('await ipos.flush({ timeout: 20000 })')
+    assert.deepStrictEqual(await b.call('return raw(ipos.x)'), { list: [1, 2] })
+    assert.deepStrictEqual(await a.call('return errors'), [])
+  } finally {
+    await stopAll([a, b])
+    await server.stop()
+  }
+})
+
 test('a log deleted under connected members (FLUSHALL, no restart): the first to notice re-seeds it and the others follow', { timeout: 60000 }, async () => {
   const o = opts()
   const [a, b] = [spawnRedisPeer(o), spawnRedisPeer(o)]

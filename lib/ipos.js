@@ -98,8 +98,12 @@ class IPOS {
     return this
   }
 
-  flush() {
-    return this[STATE].flush()
+  flush(options) {
+    try {
+      return this[STATE].flush(options)
+    } catch (e) {
+      return Promise.reject(e)
+    }
   }
 
   close() {

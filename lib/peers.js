@@ -383,15 +383,18 @@ class Peers {
     return out
   }
 
+  /** A promise answered by `link`'s pong (or its going away); its `id` is the ping's. */
   ping(link) {
     const id = ++this.pingId
-    return new Promise((resolve) => {
+    const p = new Promise((resolve) => {
       link.pings.set(id, resolve)
       if (!this.post(link, `{"t":"p","i":${id}}`) && link.gone) {
         link.pings.delete(id)
         resolve()
       }
     })
+    p.id = id
+    return p
   }
 
   /**
@@ -413,8 +416,28 @@ class Peers {
     }
   }
 
-  flush() {
-    return Promise.all(this.active(null).map((l) => this.ping(l))).then(() => undefined)
+  /**
+   * Resolves once every active link answered a ping; rejects with ERR_IPOS_TIMEOUT after `ms`
+   * (0 or Infinity: waits for ever) naming the links that did not, whose pings are then forgotten:
+   * a stopped peer or an unreachable Redis does not leave the caller waiting for good.
+   */
+  flush(ms) {
+    const links = this.active(null)
+    const waits = links.map((l) => this.ping(l))
+    const all = Promise.all(waits).then(() => undefined)
+    if (!(ms > 0 && ms < Infinity) || links.length === 0) return all
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const late = links.filter((l, i) => l.pings.has(waits[i].id))
+        for (let i = 0; i < links.length; i++) links[i].pings.delete(waits[i].id)
+        const who = late.map(linkName).join(', ')
+        reject(iposError(Error, 'ERR_IPOS_TIMEOUT', `flush(): no answer within ${ms} ms from ${who || 'a peer'} (flushTimeout); what was sent stays on its way`))
+      }, ms)
+      all.then(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
   }
 
   close() {

@@ -17,7 +17,7 @@ const { debug } = require('./debug')
 const L = require('./limits')
 
 const STATE = Symbol('ipos.state')
-const DEFAULTS = { syncTimeout: 100, joinTimeout: 30000, maxBacklogBytes: 64 * 1024 * 1024, functions: false, maxDepth: L.DEFAULT_MAX_DEPTH, maxFrameBytes: L.DEFAULT_MAX_FRAME_BYTES, maxArrayLength: L.DEFAULT_MAX_ARRAY_LENGTH }
+const DEFAULTS = { syncTimeout: 100, joinTimeout: 30000, flushTimeout: 30000, maxBacklogBytes: 64 * 1024 * 1024, functions: false, maxDepth: L.DEFAULT_MAX_DEPTH, maxFrameBytes: L.DEFAULT_MAX_FRAME_BYTES, maxArrayLength: L.DEFAULT_MAX_ARRAY_LENGTH }
 
 /** Per-instance state; kept off the public object so fields can use almost any name. */
 class State {
@@ -134,9 +134,15 @@ class State {
 
   // ---- lifecycle and errors ------------------------------------------------------------------
 
-  flush() {
+  flush(options) {
+    let ms = this.opts.flushTimeout
+    if (options !== undefined) {
+      if (options === null || typeof options !== 'object') throw iposError(TypeError, 'ERR_IPOS_BAD_OPTIONS', 'flush(options): options must be an object such as { timeout: 5000 }')
+      if (options.timeout !== undefined) ms = options.timeout
+    }
+    if (typeof ms !== 'number' || !(ms >= 0)) throw iposError(TypeError, 'ERR_IPOS_BAD_OPTIONS', `flush(): \`timeout\` (flushTimeout) is a number of ms >= 0, not ${String(ms)}`)
     this.outbox.flush()
-    return this.peers.flush()
+    return this.peers.flush(ms)
   }
 
   close() {

@@ -15,7 +15,7 @@ class Point {
 async function main(): Promise<void> {
   IPOS.registerClass(Point)
   IPOS.registerClass(Point, (p) => [p.x, p.y], (d: [number, number]) => new Point(d[0], d[1]))
-  const ipos = IPOS.new<Fields>({ syncTimeout: 200, functions: false, maxFrameBytes: 1 << 20 })
+  const ipos = IPOS.new<Fields>({ syncTimeout: 200, functions: false, maxFrameBytes: 1 << 20, flushTimeout: 10000 })
   const child = fork('child.js')
   await ipos.addProcess(child)
   const removed: boolean = ipos.removeProcess(child)
@@ -30,6 +30,9 @@ async function main(): Promise<void> {
   })
   ipos.on('error', (err) => { const code: string = err.code; void code })
   await ipos.flush()
+  await ipos.flush({ timeout: 5000 })
+  // @ts-expect-error flush options are checked
+  await ipos.flush({ timeout: '5s' })
   const existed: boolean = ipos.delete('hits')
   ipos.close()
 
