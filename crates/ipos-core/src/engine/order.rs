@@ -218,6 +218,9 @@ impl Engine {
         // Each other entry comes where the first lagging batch that sets its key adds it (with
         // no deletion among them, a key the confirmed copy lacks is new there until then).
         let mut next = base.len() as u64;
+        // The keys one batch adds sit one after another here (they were appended together), so
+        // the place of the next key is guessed first and only looked up when the guess is wrong.
+        let mut guess = usize::MAX;
         for op in self.lag.iter().flatten() {
             if op.key() != u.key.as_str() {
                 continue;
@@ -225,7 +228,12 @@ impl Engine {
             match op {
                 Op::MapSet { path, map_key, .. } if same_path(path, &u.path) => {
                     let k = map_key.map_key()?;
-                    if let Some(i) = m.get_index_of(&k).filter(|&i| i >= from) {
+                    let at = match m.get_index(guess) {
+                        Some((g, _)) if *g == k => Some(guess),
+                        _ => m.get_index_of(&k),
+                    };
+                    guess = at.map_or(usize::MAX, |i| i + 1);
+                    if let Some(i) = at.filter(|&i| i >= from) {
                         if rank[i - from] == UNSET {
                             rank[i - from] = next;
                             next += 1;
@@ -281,14 +289,10 @@ impl Engine {
             return;
         }
         let m = Rc::make_mut(m);
-        let mut tail: Vec<_> = m.drain(from..).map(Some).collect();
-        let mut moving = vec![false; tail.len()];
+        let tail = m.len() - from;
+        let mut moving = vec![false; tail];
         for &(_, i) in moves {
             moving[i - from] = true;
-        }
-        for (slot, _) in tail.iter_mut().zip(&moving).filter(|(_, &mv)| !mv) {
-            let (k, e) = slot.take().expect("each entry once");
-            m.insert(k, e);
         }
         if out.len() > 1 {
             out.push(',');
@@ -307,18 +311,27 @@ impl Engine {
             if n > 0 {
                 out.push(',');
             }
-            let (k, (kv, v)) = tail[i - from].take().expect("each entry moves once");
+            let (k, (kv, _)) = m.get_index(i).expect("in range");
             if matches!(k, MapKey::Obj(_)) {
                 // An object key has no identity in JS: named by where it stands when its turn
                 // comes, after the entries before it that already went to the end.
                 let gone = moves[..n].iter().filter(|&&(_, e)| e < i).count();
                 encode_seg(&Seg::Pos(i - gone), out);
             } else {
-                encode_key(&kv, out);
+                encode_key(kv, out);
             }
-            m.insert(k, (kv, v));
         }
         out.push_str("]]");
+        // The entries that stay keep their order, the others follow in turn (as JS moves them).
+        let mut entries: Vec<_> = m.drain(from..).map(Some).collect();
+        for (slot, _) in entries.iter_mut().zip(&moving).filter(|(_, &mv)| !mv) {
+            let (k, e) = slot.take().expect("each entry once");
+            m.insert(k, e);
+        }
+        for &(_, i) in moves {
+            let (k, e) = entries[i - from].take().expect("each entry moves once");
+            m.insert(k, e);
+        }
     }
 }
 

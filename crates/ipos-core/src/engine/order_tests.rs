@@ -107,3 +107,33 @@ fn an_object_key_that_moves_is_named_by_its_position_when_its_turn_comes() {
     );
     assert_eq!(keys(&mut child), keys(&mut root));
 }
+
+#[test]
+fn a_short_tail_of_a_long_map_and_a_long_tail_end_in_the_root_order_alike() {
+    // Out of place: 4 entries after 11 that stay and, in a second round, all but the first of 12
+    // (the keys each batch adds are found where the one before ended, not looked up).
+    for (settled, writes) in [(10, 2), (0, 6)] {
+        let (mut root, mut child) = pair();
+        for i in 0..settled {
+            let q = set(&mut root, &format!("b{i}"));
+            child.receive(&q, true).unwrap();
+        }
+        let mut ups = Vec::new();
+        for i in 0..writes {
+            ups.push(set(&mut child, &format!("c{i}")));
+            let q = set(&mut root, &format!("p{i}"));
+            child.receive(&q, true).unwrap();
+        }
+        let mut last = String::new();
+        for up in ups {
+            let Received { frame, .. } = root.receive(&up, false).unwrap();
+            last = child.receive(&frame.unwrap(), true).unwrap().verdict;
+        }
+        assert!(last.contains(r#"["mm","m",[],["c0""#), "{last}");
+        assert_eq!(
+            keys(&mut child),
+            keys(&mut root),
+            "{settled} settled, {writes} writes"
+        );
+    }
+}
