@@ -50,6 +50,9 @@ pub(crate) enum Undo {
     Entry(usize, Option<Value>),
     /// This Map entry was removed from this position.
     EntryBack(usize, Box<(MapKey, (Value, Value))>),
+    /// A run of sets on the Map (see `map_run_inv`): it had this many entries, and the entries
+    /// at these positions held these values, in the order the run replaced them.
+    MapRun(usize, Vec<(usize, Value)>),
     /// This Set member was removed from this position.
     MemberBack(usize, Box<(MapKey, Value)>),
     /// A member was appended to the Set.
@@ -507,22 +510,77 @@ fn map_set(m: &mut Rc<MapEntries>, map_key: &Seg, value: Value, at: usize) -> R<
             None => Undo::Nothing,
         });
     }
+    let (i, old) = map_put(Rc::make_mut(m), map_key, value);
+    Ok(Undo::Entry(i, old))
+}
+
+/// Sets the entry of `map_key` (not a position): returns its place and the value it replaced
+/// (`None`: appended).
+fn map_put(m: &mut MapEntries, map_key: &Seg, value: Value) -> (usize, Option<Value>) {
     let k = map_key.key_value().unwrap_or(Value::Undefined);
-    let m = Rc::make_mut(m);
     // An object key is always a new entry; a primitive one is looked up once, and appended when
     // it is new.
     let mk = MapKey::primitive(&k).unwrap_or_else(MapKey::fresh);
-    Ok(match m.entry(mk) {
+    match m.entry(mk) {
         indexmap::map::Entry::Occupied(mut o) => {
             let i = o.index();
-            Undo::Entry(i, Some(std::mem::replace(&mut o.get_mut().1, value)))
+            (i, Some(std::mem::replace(&mut o.get_mut().1, value)))
         }
         indexmap::map::Entry::Vacant(v) => {
             let i = v.index();
             v.insert((k, value));
-            Undo::Entry(i, None)
+            (i, None)
         }
-    })
+    }
+}
+
+/// How many ops from the start of `ops` set keys of one Map: `ms` ops of the same field and path
+/// (named keys only) whose key is not a position. Once that Map is found, none of them can fail.
+pub(crate) fn map_run(ops: &[Op]) -> usize {
+    let Some(Op::MapSet { key, path, .. }) = ops.first() else {
+        return 0;
+    };
+    let named = |p: &[Seg]| {
+        p.len() == path.len()
+            && p.iter()
+                .zip(path)
+                .all(|(a, b)| matches!((a, b), (Seg::Key(x), Seg::Key(y)) if x == y))
+    };
+    if !path.iter().all(|s| matches!(s, Seg::Key(_))) {
+        return 0;
+    }
+    ops.iter()
+        .take_while(|op| {
+            matches!(op, Op::MapSet { key: k, path: p, map_key, .. }
+                if k == key && !matches!(map_key, Seg::Pos(_)) && named(p))
+        })
+        .count()
+}
+
+/// Applies a run of sets on one Map (`map_run`) as one change: the field is found, the path
+/// walked and the Map made its own once, not once per entry (a many-writers Map takes most of
+/// its sets this way). `None`, with nothing changed, when the path does not lead to a Map here:
+/// each op is then applied alone, which reports why.
+pub(crate) fn map_run_inv(fields: &mut Fields, ops: &[Op]) -> Option<Inverse> {
+    let first = ops.first()?;
+    let (fi, _, root) = fields.get_full_mut(first.key())?;
+    let path = first.path();
+    let Ok(Value::Map(m)) = walk(root, path) else {
+        return None;
+    };
+    let m = Rc::make_mut(m);
+    let len = m.len();
+    let mut replaced = Vec::new();
+    for op in ops {
+        let Op::MapSet { map_key, value, .. } = op else {
+            debug_assert!(false, "a run holds only Map sets");
+            continue;
+        };
+        if let (i, Some(old)) = map_put(m, map_key, value.clone()) {
+            replaced.push((i, old));
+        }
+    }
+    Some(Inverse::At(fi, path.len(), Undo::MapRun(len, replaced)))
 }
 
 /// The value at `segs` under `root`, read-only; `None` where the path leads nowhere (a hole is

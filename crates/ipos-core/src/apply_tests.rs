@@ -359,3 +359,31 @@ fn dispatch_needs_an_event_target_and_changes_nothing() {
         error::BAD_PATH
     );
 }
+
+#[test]
+fn a_run_of_map_sets_goes_in_whole_or_not_at_all() {
+    const M: &str =
+        r#"[["c","m",{"~":"M","v":[["a",1],["b",2]]}],["c","o",{"m":{"~":"M","v":[]}}]]"#;
+    // Replaced, appended, appended then replaced, a key set twice: as op after op.
+    let run = r#"["ms","m",[],"a",9,"z",1,"a",10,"y",2,"z",3,{"k":1},4]"#;
+    assert_eq!(
+        ok(M, &format!("[{run}]")),
+        r#"{"m":{"~":"M","v":[["a",10],["b",2],["z",3],["y",2],[{"k":1},4]]},"o":{"m":{"~":"M","v":[]}}}"#
+    );
+    // A nested Map, then the Map at a path that is not a Map (applied op by op: the usual error).
+    assert_eq!(
+        ok(M, r#"[["ms","o",["m"],"p",1,"q",2]]"#),
+        r#"{"m":{"~":"M","v":[["a",1],["b",2]]},"o":{"m":{"~":"M","v":[["p",1],["q",2]]}}}"#
+    );
+    assert_eq!(
+        err(M, r#"[["ms","o",[],"p",1,"q",2]]"#).code,
+        "ERR_IPOS_BAD_PATH"
+    );
+    // A later op fails: every value the run replaced is back, and what it appended is gone.
+    for tail in [
+        r#"["x","nope"]"#,
+        r#"["ms","o",["m"],"p",1],["s","o",["m","x","y"],1]"#,
+    ] {
+        err(M, &format!("[{run},{tail}]"));
+    }
+}

@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use crate::apply::{apply_op_inv, walk, Growth, Inverse, Undo};
+use crate::apply::{apply_op_inv, map_run, map_run_inv, walk, Growth, Inverse, Undo};
 use crate::error::CoreError;
 use crate::op::Op;
 use crate::value::{Fields, Value};
@@ -49,12 +49,24 @@ pub(crate) fn apply_batch_in(
             // Room for every inverse at once: growing the log by doubling copies it each time.
             txn.log.reserve(ops.len());
             let mut result = Ok(());
-            for op in ops {
-                if let Err(e) = txn.apply(fields, op) {
+            let mut i = 0;
+            while i < ops.len() {
+                // Sets on one Map that follow each other (an `ms` op's pairs) go in together.
+                let n = map_run(&ops[i..]);
+                if n > 1 {
+                    if let Some(inv) = map_run_inv(fields, &ops[i..i + n]) {
+                        txn.log.push((i, inv));
+                        txn.applied += n;
+                        i += n;
+                        continue;
+                    }
+                }
+                if let Err(e) = txn.apply(fields, &ops[i]) {
                     txn.undo(fields, ops);
                     result = Err(e);
                     break;
                 }
+                i += 1;
             }
             txn.log.clear();
             if txn.log.capacity() <= KEEP_ENTRIES {
@@ -187,6 +199,15 @@ fn undo_in(t: &mut Value, undo: Undo) {
                 Undo::EntryBack(i, ke) => {
                     let (k, e) = *ke;
                     m.shift_insert(i.min(m.len()), k, e);
+                }
+                Undo::MapRun(len, replaced) => {
+                    for (i, v) in replaced.into_iter().rev() {
+                        if let Some((_, e)) = m.get_index_mut(i) {
+                            e.1 = v;
+                        }
+                    }
+                    // What the run appended is last.
+                    m.truncate(len);
                 }
                 _ => debug_assert!(false, "not a Map undo"),
             }
