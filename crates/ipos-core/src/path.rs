@@ -71,7 +71,7 @@ impl Seg {
     /// As a Map key / Set member value (never for `Pos`), with -0 made +0 as JS Maps do.
     pub fn key_value(&self) -> Option<Value> {
         match self {
-            Seg::Key(s) => Some(Value::Str(s.as_str().into())),
+            Seg::Key(s) => Some(Value::Str(s.clone())),
             Seg::Num(f) => Some(normalize_key(Value::Num(*f))),
             Seg::Other(v) => Some(normalize_key(v.clone())),
             Seg::Pos(_) => None,
@@ -82,7 +82,7 @@ impl Seg {
     /// found by position).
     pub fn map_key(&self) -> Option<MapKey> {
         match self {
-            Seg::Key(s) => Some(MapKey::Str(s.as_str().into())),
+            Seg::Key(s) => Some(MapKey::Str(s.clone())),
             Seg::Num(f) => MapKey::primitive(&Value::Num(*f)),
             Seg::Other(v) => MapKey::primitive(v),
             Seg::Pos(_) => None,

@@ -210,11 +210,20 @@ impl Engine {
         let (base, m) = self.maps_of(u)?;
         let from = u.from.min(m.len());
         const UNSET: u64 = u64::MAX;
-        // The entries the confirmed copy holds already keep their place there.
-        let mut rank: Vec<u64> = m[from..]
-            .keys()
-            .map(|k| base.get_index_of(k).map_or(UNSET, |b| b as u64))
-            .collect();
+        // The entries the confirmed copy holds already keep their place there. None of them is
+        // from `from` on when all its keys take, in its order, the first places here before
+        // `from` (checked when that costs no more than looking the tail up).
+        let tail = m.len() - from;
+        let none_there =
+            base.len() <= from.min(tail) && base.keys().zip(m.keys()).all(|(a, b)| a == b);
+        let mut rank: Vec<u64> = if none_there {
+            vec![UNSET; tail]
+        } else {
+            m[from..]
+                .keys()
+                .map(|k| base.get_index_of(k).map_or(UNSET, |b| b as u64))
+                .collect()
+        };
         // Each other entry comes where the first lagging batch that sets its key adds it (with
         // no deletion among them, a key the confirmed copy lacks is new there until then).
         let mut next = base.len() as u64;
@@ -227,10 +236,9 @@ impl Engine {
             }
             match op {
                 Op::MapSet { path, map_key, .. } if same_path(path, &u.path) => {
-                    let k = map_key.map_key()?;
-                    let at = match m.get_index(guess) {
-                        Some((g, _)) if *g == k => Some(guess),
-                        _ => m.get_index_of(&k),
+                    let at = match (m.get_index(guess), map_key) {
+                        (Some((MapKey::Str(g), _)), Seg::Key(s)) if g == s => Some(guess),
+                        _ => m.get_index_of(&map_key.map_key()?),
                     };
                     guess = at.map_or(usize::MAX, |i| i + 1);
                     if let Some(i) = at.filter(|&i| i >= from) {
