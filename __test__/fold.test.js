@@ -29,9 +29,16 @@ function holdFrom(cp) {
 
 const STATE = "ipos[require('../../lib/state').STATE]"
 
-test("a concurrent writer's keys end before this process's pending ones, whose values stay the same objects", async () => {
+/**
+ * A child's pending key and the parent's concurrent keys; `settled` keys before them all. The
+ * child's entries out of place move once its write is confirmed: named by place when they are
+ * many for the Map's size, by key when a long Map has only a few to move.
+ */
+async function concurrentKeys(settled) {
   const ipos = IPOS.new()
-  ipos.create('m', new Map([['k0', 0]]))
+  const before = [['k0', 0]]
+  for (let i = 0; i < settled; i++) before.push([`s${i}`, i])
+  ipos.create('m', new Map(before))
   const p = spawnPeer()
   await p.up
   await ipos.addProcess(p.child)
@@ -44,15 +51,15 @@ test("a concurrent writer's keys end before this process's pending ones, whose v
     // The parent writes meanwhile: sequenced first, so its keys come first everywhere.
     ipos.m.set('p1', 1)
     ipos.m.set('p2', { w: 2 })
-    await until(async () => (await p.call('return ipos.m.size')) === 4, 5000, "the parent's keys to reach the child")
+    await until(async () => (await p.call('return ipos.m.size')) === settled + 4, 5000, "the parent's keys to reach the child")
     // While its write is pending the child shows every value; the entry order waits until the
     // root has ordered that write.
-    const mid = await p.call(`return [[...ipos.m.keys()].sort(), ipos.m.get('c1') === held, ipos.m.get('k0'), ${STATE}.core.pending]`)
+    const mid = await p.call(`return [[...ipos.m.keys()].filter((k) => !k.startsWith('s')).sort(), ipos.m.get('c1') === held, ipos.m.get('k0'), ${STATE}.core.pending]`)
     assert.deepStrictEqual(mid, [['c1', 'k0', 'p1', 'p2'], true, 5, 1])
     wire.release()
     await p.call('await ipos.flush(); return true')
     await ipos.flush()
-    const want = JSON.stringify([['k0', 5], ['p1', 1], ['p2', { w: 2 }], ['c1', { v: 1 }]])
+    const want = JSON.stringify([['k0', 5], ...before.slice(1), ['p1', 1], ['p2', { w: 2 }], ['c1', { v: 1 }]])
     assert.strictEqual(JSON.stringify([...ipos.m]), want)
     assert.strictEqual(await p.call('return JSON.stringify([...raw(ipos.m)])'), want)
     assert.strictEqual(await p.call("return ipos.m.get('c1') === held && errors.length === 0"), true)
@@ -60,7 +67,11 @@ test("a concurrent writer's keys end before this process's pending ones, whose v
     ipos.close()
     p.kill()
   }
-})
+}
+
+test("a concurrent writer's keys end before this process's pending ones, whose values stay the same objects", () => concurrentKeys(0))
+
+test("in a long Map, a concurrent writer's keys end before this process's pending one too", () => concurrentKeys(30))
 
 test('sets in one tick on one Map leave as one op with several pairs, applied in order everywhere with one event each', async () => {
   const ipos = IPOS.new()

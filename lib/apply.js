@@ -142,6 +142,34 @@ function applyOp(fields, op, ctx, emit) {
       }
       return
     }
+    case 'mp': {
+      // Patch only, like `mm`, for many moves: the entries at these places (as the Map stands
+      // before the first move) go to the end in this order. One pass finds them, with the keys
+      // the Map holds, so nothing is hashed again to look them up.
+      const places = op[3]
+      const size = cur.size
+      const turn = new Int32Array(size).fill(-1)
+      for (let j = 0; j < places.length; j++) {
+        const p = places[j]
+        if (Number.isInteger(p) && p >= 0 && p < size) turn[p] = j
+      }
+      const keys = new Array(places.length)
+      const values = new Array(places.length)
+      let at = 0
+      cur.forEach((v, k) => {
+        const j = turn[at++]
+        if (j >= 0) {
+          keys[j] = k
+          values[j] = v
+        }
+      })
+      for (let j = 0; j < places.length; j++) {
+        if (turn[places[j]] !== j) continue // a place out of range, or named twice
+        cur.delete(keys[j])
+        cur.set(keys[j], values[j])
+      }
+      return
+    }
     case 'md': {
       const r = resolveKeyRef(cur, op[3], ctx)
       if (r.found) {

@@ -43,9 +43,43 @@ fn parse_ops(text: &serde_json::Value) -> Vec<Op> {
     decode_ops(text, &DEC, true).unwrap()
 }
 
-/// Applies a verdict's patch as JS does, `mm` (move a Map entry to the end, patch only) included.
+/// Applies a verdict's patch as JS does, `mm` and `mp` (move Map entries to the end, named by
+/// key or by place; patch only) included.
 fn apply_patch(js: &mut Fields, ops: &serde_json::Value) {
     for op in ops.as_array().unwrap() {
+        if op[0] == "mp" {
+            // Places as the Map stands before the first move: take the keys there, then move
+            // each (delete it where it stands now, set it again at the end).
+            let probe = serde_json::json!([["md", op[1], op[2], 0]]);
+            let Op::MapDelete { key, path, .. } = parse_ops(&probe).remove(0) else {
+                unreachable!()
+            };
+            let map = |js: &Fields| match get_at(&js[key.as_str()], &path) {
+                Some(Value::Map(m)) => m.clone(),
+                _ => panic!("`mp` names a Map"),
+            };
+            let before = map(js);
+            for p in op[3].as_array().unwrap() {
+                let (mk, (kv, v)) = before
+                    .get_index(p.as_u64().unwrap() as usize)
+                    .expect("`mp` names entries that exist");
+                let now = map(js).get_index_of(mk).expect("still there");
+                let del = Op::MapDelete {
+                    key: key.clone(),
+                    path: path.clone(),
+                    map_key: Seg::Pos(now),
+                };
+                apply_op(js, &del).unwrap();
+                let set = Op::MapSet {
+                    key: key.clone(),
+                    path: path.clone(),
+                    map_key: Seg::Other(kv.clone()),
+                    value: v.clone(),
+                };
+                apply_op(js, &set).unwrap();
+            }
+            continue;
+        }
         if op[0] != "mm" {
             apply_batch(js, &parse_ops(&serde_json::Value::Array(vec![op.clone()]))).unwrap();
             continue;

@@ -40,7 +40,7 @@ fn a_commuting_batch_is_its_own_ops_and_the_pending_keys_move_back_once_confirme
     assert_eq!(v, r#"{"k":"q","o":"aa","apply":"frame"}"#);
     assert_eq!(
         own,
-        r#"{"k":"q","o":"bb","apply":"patch","own":true,"ops":[["mm","m",[],["c1"]]]}"#
+        r#"{"k":"q","o":"bb","apply":"patch","own":true,"ops":[["mp","m",[],[1]]]}"#
     );
     assert_eq!(
         root.dump(),

@@ -305,7 +305,11 @@ impl Engine {
         if out.len() > 1 {
             out.push(',');
         }
-        out.push_str(r#"["mm","#);
+        // Many moves: named by their places before the first (`mp`), which JS finds in one pass
+        // over the Map, with the keys it holds (no key text to write, parse and hash again).
+        // A few in a big Map: named by key (`mm`), each looked up.
+        let by_place = 8 * moves.len() >= m.len();
+        out.push_str(if by_place { r#"["mp","# } else { r#"["mm","# });
         crate::codec::write_str(&u.key, out);
         out.push_str(",[");
         for (i, seg) in u.path.iter().enumerate() {
@@ -318,6 +322,10 @@ impl Engine {
         for (n, &(_, i)) in moves.iter().enumerate() {
             if n > 0 {
                 out.push(',');
+            }
+            if by_place {
+                out.push_str(itoa::Buffer::new().format(i));
+                continue;
             }
             let (k, (kv, _)) = m.get_index(i).expect("in range");
             if matches!(k, MapKey::Obj(_)) {
